@@ -1,0 +1,1 @@
+"""Command modules of the ``rus`` CLI, one per domain; each defines ``register(app)``."""

@@ -1,0 +1,81 @@
+"""The ``rus`` command line: a thin Typer app over the same functions the portal uses.
+
+Each domain registers its commands from a module in :mod:`rus._cli`; heavy libraries are imported
+inside the commands so that ``rus --help`` and ``rus info`` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from rus.errors import RusError
+
+# Modules in rus._cli that define ``register(app)``; order is the order in --help.
+_COMMAND_MODULES = ("products", "ships", "burn", "hub", "portal", "demo")
+
+err_console = Console(stderr=True)
+
+
+def build_app() -> typer.Typer:
+    """Create the Typer application with every domain's commands registered."""
+    app = typer.Typer(
+        name="rus",
+        help="rus: Research and User Support for Copernicus Sentinel data.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    ) -> None:
+        """rus: Research and User Support for Copernicus Sentinel data."""
+        if version:
+            from rus import __version__
+
+            typer.echo(__version__)
+            raise typer.Exit()
+
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"rus._cli.{name}")
+        except ModuleNotFoundError as exc:  # a domain not installed in this build
+            if exc.name != f"rus._cli.{name}":
+                raise
+            continue
+        module.register(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``rus`` script: user errors become one red line and exit code 2."""
+    app = build_app()
+    try:
+        app(args=argv, standalone_mode=False)
+    except RusError as exc:
+        err_console.print(f"[bold red]rus: error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("Aborted.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
