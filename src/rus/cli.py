@@ -11,6 +11,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rus.errors import RusError
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except RusError as exc:
-        err_console.print(f"[bold red]rus: error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]rus: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -38,6 +38,22 @@ class Settings(BaseSettings):
         default=None, description="Address of a dask.distributed scheduler; None = local threads."
     )
     workers: int = Field(default=0, description="Local threads for processing; 0 = all cores.")
+    # --- portal (issue 6) ---
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Public portal URL.")
+    smtp_host: str | None = Field(default=None, description="SMTP relay; None = dev mail sink.")
+    smtp_port: int = Field(default=25, description="SMTP relay port.")
+    smtp_sender: str = Field(default="rus@localhost", description="From address of portal mail.")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the relay.")
+    smtp_username: str | None = Field(default=None, description="SMTP login (optional).")
+    smtp_password: str | None = Field(default=None, description="SMTP password (optional).")
+    session_max_age_s: int = Field(default=14 * 86400, description="Portal session lifetime.")
+    verify_token_ttl_s: int = Field(default=48 * 3600, description="Email link lifetime.")
+    login_max_failures: int = Field(default=5, description="Failed logins before a lockout.")
+    login_window_s: int = Field(default=900, description="Window (s) of the login rate limit.")
+    upload_max_bytes: int = Field(default=1_000_000, description="Largest accepted upload.")
+    capacity_cores: int = Field(default=512, description="Platform cores (desk totals).")
+    capacity_ram_gb: int = Field(default=4096, description="Platform RAM in GB (desk totals).")
+    capacity_disk_tb: float = Field(default=500.0, description="Platform disk in TB (desk).")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

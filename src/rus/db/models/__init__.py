@@ -5,7 +5,7 @@ Each domain adds its module here.
 
 import importlib
 
-_MODULES: tuple[str, ...] = ()
+_MODULES: tuple[str, ...] = ("accounts", "requests")
 
 
 def load_all() -> None:
