@@ -21,8 +21,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 venv: $(VENV)/.installed
+	bash scripts/build-assets.sh
 
 dev-deps: $(VENV)/.installed-dev
+	bash scripts/build-assets.sh
 
 system-deps:
 	bash scripts/system-deps.sh

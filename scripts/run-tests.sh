@@ -6,4 +6,4 @@ export RUS_TEST_CACHE="${RUS_TEST_CACHE:-$PWD/.cache/test-data}"
 mkdir -p "$RUS_TEST_CACHE"
 # Fetch the real-data packages once (cached), serially, before the parallel run.
 $BIN/python -m tests.fetch_data "$RUS_TEST_CACHE"
-exec $BIN/pytest -n 2 --dist loadgroup -q "$@"
+exec $BIN/pytest -n 2 --dist loadgroup --timeout 600 -q "$@"

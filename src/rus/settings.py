@@ -38,6 +38,25 @@ class Settings(BaseSettings):
         default=None, description="Address of a dask.distributed scheduler; None = local threads."
     )
     workers: int = Field(default=0, description="Local threads for processing; 0 = all cores.")
+    cdse_catalogue_url: str = Field(
+        default="https://catalogue.dataspace.copernicus.eu/odata/v1",
+        description="CDSE OData catalogue root (or a `rus hub serve` URL + /odata/v1).",
+    )
+    cdse_stac_url: str = Field(
+        default="https://stac.dataspace.copernicus.eu/v1", description="CDSE STAC API root."
+    )
+    cdse_token_url: str = Field(
+        default="https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/"
+        "openid-connect/token",
+        description="Keycloak token endpoint of CDSE.",
+    )
+    store_max_bytes: int | None = Field(
+        default=None, description="Product store size cap in bytes (LRU eviction); None = none."
+    )
+    hub_url: str = Field(
+        default="http://127.0.0.1:8081", description="The local hub server (rus hub serve)."
+    )
+    download_parallel: int = Field(default=4, description="Parallel downloads (CDSE quota 4).")
     # --- portal (issue 6) ---
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public portal URL.")
     smtp_host: str | None = Field(default=None, description="SMTP relay; None = dev mail sink.")

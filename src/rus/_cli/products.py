@@ -44,7 +44,9 @@ def info(
 
 def simulate_s1(
     out: Path = typer.Argument(..., help="Output folder; the SAFE directory is written inside."),
-    shape: str = typer.Option("2000x3000", help="ROWSxCOLS (full IW GRDH: 25800x16700)."),
+    shape: str = typer.Option(
+        "2000x3000", help="LINESxPIXELS (a full IW GRDH is about 16705x26102)."
+    ),
     ships: int = typer.Option(50, help="Number of ships to insert."),
     seed: int = typer.Option(0, help="Random seed (same seed, same product)."),
     aoi: str = typer.Option("trieste", help="Named AOI (trieste) or a WKT polygon in lon/lat."),

@@ -29,6 +29,8 @@ DEMO_PLACES: dict[str, BBox] = {
     "rotterdam": (3.8, 51.8, 4.6, 52.1),
     "venice": (12.1, 45.2, 12.6, 45.6),
     "attica": (23.5, 37.8, 24.1, 38.3),
+    "trieste": (13.2, 45.5, 13.9, 45.8),
+    "pedrogao": (-9.0, 39.7, -7.7, 40.7),
 }
 
 ORDER_FIELDS = ("ContentDate/Start", "ContentDate/End", "PublicationDate", "ModificationDate")
@@ -190,18 +192,20 @@ def parse_period(
         if end is not None:
             raise QueryError(f"give either a period {start!r} or an end date, not both")
         left, right = (s.strip() for s in start.split("/", 1))
-        return parse_period(None if left in {"", ".."} else left, None if right in {"", ".."}
-                            else right)
+        return parse_period(
+            None if left in {"", ".."} else left, None if right in {"", ".."} else right
+        )
     lo = parse_datetime(start) if start is not None else None
     if end is not None:
         hi = parse_datetime(end, end=True)
-    elif isinstance(start, str) and re.fullmatch(r"\d{4}(-\d{2}){0,2}", start.strip()):
+    elif isinstance(start, str) and re.fullmatch(r"\d{4}(-\d{2})?", start.strip()):
         hi = parse_datetime(start, end=True)
     else:
         hi = None
     if lo is not None and hi is not None and hi <= lo:
-        raise QueryError(f"the period ends ({hi:%Y-%m-%dT%H:%M:%SZ}) before it starts "
-                         f"({lo:%Y-%m-%dT%H:%M:%SZ})")
+        raise QueryError(
+            f"the period ends ({hi:%Y-%m-%dT%H:%M:%SZ}) before it starts ({lo:%Y-%m-%dT%H:%M:%SZ})"
+        )
     return lo, hi
 
 
@@ -233,6 +237,7 @@ class SearchQuery:
     relative_orbit: int | None = None
     tile: str | None = None
     name_contains: str | None = None
+    name: str | None = None
     order_by: str = "ContentDate/Start"
     descending: bool = False
     limit: int | None = None
@@ -270,8 +275,12 @@ def make_query(
         raise QueryError(f"cannot sort by {order_by!r}; choose one of {', '.join(ORDER_FIELDS)}")
     if limit is not None and limit < 0:
         raise QueryError(f"limit must be positive, got {limit}")
-    for name, text in (("collection", collection), ("product type", product_type),
-                       ("tile", tile), ("name", name_contains)):
+    for name, text in (
+        ("collection", collection),
+        ("product type", product_type),
+        ("tile", tile),
+        ("name", name_contains),
+    ):
         if text is not None and not re.fullmatch(r"[A-Za-z0-9_.\-]+", text):
             raise QueryError(f"invalid {name} {text!r} (letters, digits, _ . - only)")
     return SearchQuery(
@@ -306,9 +315,7 @@ def build_filter(query: SearchQuery) -> str:
     if query.end is not None:
         clauses.append(f"ContentDate/Start lt {odata_datetime(query.end)}")
     if query.aoi is not None:
-        clauses.append(
-            f"OData.CSC.Intersects(area=geography'SRID=4326;{odata_wkt(query.aoi)}')"
-        )
+        clauses.append(f"OData.CSC.Intersects(area=geography'SRID=4326;{odata_wkt(query.aoi)}')")
     if query.product_type:
         clauses.append(_string_attr("productType", query.product_type))
     if query.cloud_max is not None:
@@ -327,6 +334,8 @@ def build_filter(query: SearchQuery) -> str:
         clauses.append(_string_attr("tileId", query.tile))
     if query.name_contains:
         clauses.append(f"contains(Name,'{query.name_contains}')")
+    if query.name:
+        clauses.append(f"Name eq '{query.name}'")
     clauses.extend(query.extra)
     return " and ".join(clauses)
 

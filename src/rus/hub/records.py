@@ -73,6 +73,7 @@ class ProductRecord:
     attributes: dict[str, Any] = field(default_factory=dict)
     publication_date: datetime | None = None
     s3_path: str | None = None
+    href: str | None = None
 
     @property
     def product_type(self) -> str | None:
@@ -167,7 +168,7 @@ class ProductRecord:
 
 
 def _attribute(name: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, bool) or isinstance(value, str) or value is None:
+    if isinstance(value, (bool, str)) or value is None:
         kind = "StringAttribute"
     elif isinstance(value, int):
         kind = "IntegerAttribute"

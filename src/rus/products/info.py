@@ -29,9 +29,10 @@ def detect_kind(path: str | os.PathLike[str]) -> str:
         return "stac-item"
     if not p.exists():
         raise UnknownProductError(f"{p}: no such file or directory")
-    if name.startswith("S1") and ("_GRD" in name):
+    is_safe = p.is_dir() or p.suffix.lower() in {".zip", ".safe"}
+    if is_safe and name.startswith("S1") and "_GRD" in name:
         return "s1-grd"
-    if name.startswith("S2") and ("_MSIL2A" in name or "_MSIL1C" in name):
+    if is_safe and name.startswith("S2") and ("_MSIL2A" in name or "_MSIL1C" in name):
         return "s2"
     if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
         with zipfile.ZipFile(p) as zf:

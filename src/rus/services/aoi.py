@@ -52,10 +52,12 @@ def parse_aoi(text: str) -> str:
         raise ValidationFailed(f"AOI is neither valid WKT nor GeoJSON: {exc}") from None
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise ValidationFailed(f"AOI must be a Polygon or MultiPolygon, got {geom.geom_type}")
-    if geom.is_empty or geom.area == 0:
-        raise ValidationFailed("AOI polygon is empty or has zero area")
+    if geom.is_empty:
+        raise ValidationFailed("AOI polygon is empty")
     if not geom.is_valid:
         raise ValidationFailed(f"AOI geometry is invalid: {explain_validity(geom)}")
+    if geom.area == 0:
+        raise ValidationFailed("AOI polygon has zero area")
     if shapely.get_num_coordinates(geom) > MAX_VERTICES:
         raise ValidationFailed(f"AOI has more than {MAX_VERTICES} vertices; simplify it")
     minx, miny, maxx, maxy = geom.bounds

@@ -124,9 +124,7 @@ def ndwi(green: xr.DataArray, nir: xr.DataArray) -> xr.DataArray:
     )
 
 
-def differenced(
-    pre: xr.DataArray, post: xr.DataArray, *, name: str | None = None
-) -> xr.DataArray:
+def differenced(pre: xr.DataArray, post: xr.DataArray, *, name: str | None = None) -> xr.DataArray:
     """Temporal difference ``pre - post`` of an index (e.g. dNDVI); positive = decrease.
 
     Parameters
@@ -161,7 +159,7 @@ def rdnbr(nbr_pre: xr.DataArray, nbr_post: xr.DataArray) -> xr.DataArray:
     approaches 0 (sparse pre-fire vegetation), which is a known property of RdNBR.
     """
     nbr_pre, nbr_post = _aligned("rdnbr", nbr_pre, nbr_post)
-    root = np.sqrt(np.abs(nbr_pre))
+    root = abs(nbr_pre) ** 0.5
     out = (nbr_pre - nbr_post) / root.where(root != 0)
     return _finish(
         out.astype(nbr_pre.dtype),
@@ -215,3 +213,47 @@ def burn_indices(
     ds["nbr_pre"].attrs["long_name"] = "normalized burn ratio, pre-fire"
     ds["nbr_post"].attrs["long_name"] = "normalized burn ratio, post-fire"
     return ds
+
+
+# -- NumPy kernels (one block at a time; used by fused chains) ------------------------------------
+
+
+def nbr_array(nir: np.ndarray, swir2: np.ndarray) -> np.ndarray:
+    """NBR of two NumPy arrays in their floating precision; NaN where ``nir + swir2 == 0``.
+
+    The same formula as :func:`nbr` with fewer temporaries, for per-block kernels.
+    """
+    total = nir + swir2
+    out = nir - swir2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(out, total, out=out)
+    out[total == 0] = np.nan
+    return np.asarray(out)
+
+
+def burn_ratio_arrays(
+    nir_pre: np.ndarray, swir2_pre: np.ndarray, nir_post: np.ndarray, swir2_post: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dNBR, RBR, RdNBR)`` of NumPy reflectance blocks (same formulas as the xarray API).
+
+    Parameters
+    ----------
+    nir_pre, swir2_pre, nir_post, swir2_post
+        Floating arrays of one shape (float32 keeps float32).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Unitless (not x1000); NaN where an input is NaN, an NBR is undefined, or (RdNBR)
+        ``NBR_pre == 0``.
+    """
+    pre = nbr_array(nir_pre, swir2_pre)
+    post = nbr_array(nir_post, swir2_post)
+    d = pre - post
+    one = np.asarray(RBR_OFFSET, dtype=pre.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rbr_ = d / (pre + one)
+        root = np.sqrt(np.abs(pre))
+        root[root == 0] = np.nan
+        rd = d / root
+    return d, rbr_, rd

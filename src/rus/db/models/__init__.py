@@ -5,7 +5,7 @@ Each domain adds its module here.
 
 import importlib
 
-_MODULES: tuple[str, ...] = ("accounts", "requests")
+_MODULES: tuple[str, ...] = ("accounts", "requests", "store")
 
 
 def load_all() -> None:

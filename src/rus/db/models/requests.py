@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from rus.db.base import Base, UTCDateTime, utcnow
 
+# covering index of the desk's "active environments" aggregates
+ACTIVE_INDEX_COLUMNS = (
+    "state", "expires_at", "parent_id", "owner_id", "vms", "cores_per_vm", "ram_per_core_gb",
+    "disk_tb",
+)  # fmt: skip
 STATES = ("submitted", "info_requested", "approved", "rejected", "withdrawn")
 
 
@@ -25,6 +30,8 @@ class ServiceRequest(Base):
         Index("ix_service_requests_owner_created", "owner_id", "created_at"),
         Index("ix_service_requests_state_created", "state", "created_at"),
         Index("ix_service_requests_expires", "expires_at"),
+        Index("ix_service_requests_created", "created_at"),
+        Index("ix_service_requests_active", *ACTIVE_INDEX_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -75,7 +75,9 @@ def window_pixels(metres: float, spacing: float) -> int:
     int, odd, >= 1 (50 m at 10 m gives 7; 500 m gives 51; 800 m gives 81).
     """
     if not (spacing > 0 and math.isfinite(spacing)):
-        raise ToolboxError(f"CFAR: pixel spacing must be a positive number of metres, got {spacing}")
+        raise ToolboxError(
+            f"CFAR: pixel spacing must be a positive number of metres, got {spacing}"
+        )
     if not (metres > 0 and math.isfinite(metres)):
         raise ToolboxError(f"CFAR: window size must be a positive number of metres, got {metres}")
     n = int(metres / spacing) + 1
@@ -144,92 +146,10 @@ def pfa_to_threshold(pfa: float) -> float:
 
 
 def _kernel() -> Any:
-    """The numba kernel (compiled lazily, cached on disk)."""
-    global _KERNEL
-    if _KERNEL is None:
-        _KERNEL = _build_kernel()
-    return _KERNEL
+    """The numba CFAR kernel (numba imported, kernel compiled or loaded, on first use)."""
+    from rus.toolbox.sar import _kernels
 
-
-_KERNEL: Any = None
-
-
-def _build_kernel() -> Any:
-    import numba
-
-    @numba.njit(nogil=True, cache=True)  # type: ignore[untyped-decorator]
-    def cfar_block_kernel(
-        x: npt.NDArray[np.float32],
-        ht: int,
-        hg: int,
-        hb: int,
-        t: float,
-        floor: float,
-        margin: int,
-        flag: npt.NDArray[np.bool_],
-        clutter: npt.NDArray[np.float32],
-    ) -> int:
-        rows, cols = x.shape
-        s = np.zeros((rows + 1, cols + 1), np.float64)
-        q = np.zeros((rows + 1, cols + 1), np.float64)
-        n = np.zeros((rows + 1, cols + 1), np.int32)
-        for i in range(rows):
-            rs = 0.0
-            rq = 0.0
-            rn = 0
-            for j in range(cols):
-                v = x[i, j]
-                if v == v:  # not NaN
-                    vd = np.float64(v)
-                    rs += vd
-                    rq += vd * vd
-                    rn += 1
-                s[i + 1, j + 1] = s[i, j + 1] + rs
-                q[i + 1, j + 1] = q[i, j + 1] + rq
-                n[i + 1, j + 1] = n[i, j + 1] + rn
-        count = 0
-        for i in range(margin, rows - margin):
-            it0 = max(i - ht, 0)
-            it1 = min(i + ht + 1, rows)
-            ig0 = max(i - hg, 0)
-            ig1 = min(i + hg + 1, rows)
-            ib0 = max(i - hb, 0)
-            ib1 = min(i + hb + 1, rows)
-            for j in range(margin, cols - margin):
-                if not (x[i, j] == x[i, j]):
-                    continue
-                jt0 = max(j - ht, 0)
-                jt1 = min(j + ht + 1, cols)
-                nt = n[it1, jt1] - n[it0, jt1] - n[it1, jt0] + n[it0, jt0]
-                st = s[it1, jt1] - s[it0, jt1] - s[it1, jt0] + s[it0, jt0]
-                mt = st / nt
-                if mt < floor:
-                    continue
-                jg0 = max(j - hg, 0)
-                jg1 = min(j + hg + 1, cols)
-                jb0 = max(j - hb, 0)
-                jb1 = min(j + hb + 1, cols)
-                nr = (n[ib1, jb1] - n[ib0, jb1] - n[ib1, jb0] + n[ib0, jb0]) - (
-                    n[ig1, jg1] - n[ig0, jg1] - n[ig1, jg0] + n[ig0, jg0]
-                )
-                if nr <= 0:
-                    continue
-                sr = (s[ib1, jb1] - s[ib0, jb1] - s[ib1, jb0] + s[ib0, jb0]) - (
-                    s[ig1, jg1] - s[ig0, jg1] - s[ig1, jg0] + s[ig0, jg0]
-                )
-                qr = (q[ib1, jb1] - q[ib0, jb1] - q[ib1, jb0] + q[ib0, jb0]) - (
-                    q[ig1, jg1] - q[ig0, jg1] - q[ig1, jg0] + q[ig0, jg0]
-                )
-                mu = sr / nr
-                var = qr / nr - mu * mu
-                sd = math.sqrt(var) if var > 0.0 else 0.0
-                clutter[i, j] = mu
-                if mt > mu + t * sd:
-                    flag[i, j] = True
-                    count += 1
-        return count
-
-    return cfar_block_kernel
+    return _kernels.cfar_block_kernel
 
 
 def cfar_numpy(
@@ -281,19 +201,37 @@ def cfar_numpy(
 
 
 def _stacked_block(
-    block: npt.NDArray[np.float32], windows: CfarWindows, t: float, floor: float, margin: int
+    block: npt.NDArray[np.float32], windows: CfarWindows, t: float, floor: float, depth: int
 ) -> npt.NDArray[np.float32]:
-    flag, clutter = cfar_numpy(block, windows, t, floor=floor, margin=margin)
-    out = np.empty((2, *block.shape), dtype=np.float32)
-    out[0] = flag
-    out[1] = clutter
+    """CFAR on one block with its halo; returns the interior as ``[flag, clutter]``."""
+    flag, clutter = cfar_numpy(block, windows, t, floor=floor, margin=depth)
+    rows, cols = block.shape
+    out = np.empty((2, rows - 2 * depth, cols - 2 * depth), dtype=np.float32)
+    out[0] = flag[depth : rows - depth, depth : cols - depth]
+    out[1] = clutter[depth : rows - depth, depth : cols - depth]
     return out
+
+
+def safe_chunks(chunks: tuple[int, ...], depth: int) -> tuple[int, ...]:
+    """Chunks along one axis, each at least ``depth`` long (one chunk if the axis is shorter)."""
+    from dask.array import overlap as _overlap
+
+    ovl: Any = _overlap
+
+    if len(chunks) == 1 or min(chunks) >= depth:
+        return chunks
+    if sum(chunks) <= depth:
+        return (sum(chunks),)
+    return tuple(ovl.ensure_minimum_chunksize(depth, chunks))
 
 
 def cfar_dask(
     intensity: Any, windows: CfarWindows, t: float, *, floor: float = SNAP_FLOOR
 ) -> tuple[Any, Any]:
     """Lazy CFAR over a dask (or numpy) 2-D array, chunk by chunk with a halo.
+
+    Each chunk is extended by half the background window on every side (NaN beyond the image),
+    so the result does not depend on the chunking. Chunks shorter than the halo are merged.
 
     Parameters
     ----------
@@ -304,45 +242,35 @@ def cfar_dask(
 
     Returns
     -------
-    (flag, clutter) as dask arrays with the chunks of ``intensity``.
+    (flag, clutter) as dask arrays with the chunks of ``intensity`` (after any merging).
     """
-    import dask.array as da
+    import dask.array as _da
+
+    da: Any = _da
 
     check_windows(windows)
     arr = da.asarray(intensity)
     if arr.ndim != 2:
         raise ToolboxError(f"CFAR: expected a 2-D image, got shape {arr.shape}")
-    arr = arr.astype(np.float32)
+    if arr.dtype != np.float32:
+        arr = arr.astype(np.float32)
     depth = windows.halo
-    # Chunks smaller than the halo are merged so that a block plus its halo covers every window.
-    min_chunk = max(depth, 1)
-    if min(min(c) for c in arr.chunks) < min_chunk:
-        arr = arr.rechunk(
-            tuple(max(min_chunk, max(c)) if n >= min_chunk else n for c, n in zip(arr.chunks, arr.shape, strict=True))
-        )
-    stacked = da.map_overlap(
+    safe = tuple(safe_chunks(tuple(c), depth) for c in arr.chunks)
+    if safe != arr.chunks:
+        arr = arr.rechunk(safe)
+    padded = da.overlap.overlap(arr, depth={0: depth, 1: depth}, boundary={0: np.nan, 1: np.nan})
+    stacked = padded.map_blocks(
         _stacked_block,
-        arr,
-        depth=depth,
-        boundary=np.nan,
-        trim=False,
-        dtype=np.float32,
-        new_axis=0,
-        chunks=((2,), *[tuple(c + 2 * depth for c in cs) for cs in arr.chunks]),
         windows=windows,
         t=float(t),
         floor=float(floor),
-        margin=depth,
+        depth=depth,
+        new_axis=0,
+        chunks=((2,), *arr.chunks),
+        dtype=np.float32,
         meta=np.empty((0, 0, 0), np.float32),
     )
-    trimmed = _trim(stacked, depth)
-    return trimmed[0] > 0.5, trimmed[1]
-
-
-def _trim(stacked: Any, depth: int) -> Any:
-    import dask.array as da
-
-    return da.overlap.trim_internal(stacked, {0: 0, 1: depth, 2: depth}, boundary="none")
+    return stacked[0] > 0.5, stacked[1]
 
 
 def cfar_mask(

@@ -183,6 +183,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("service_requests", schema=None) as batch_op:
         batch_op.create_index("ix_service_requests_expires", ["expires_at"], unique=False)
+        batch_op.create_index("ix_service_requests_created", ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_service_requests_active",
+            ["state", "expires_at", "parent_id", "owner_id", "vms", "cores_per_vm",
+             "ram_per_core_gb", "disk_tb"],
+            unique=False,
+        )  # fmt: skip
         batch_op.create_index(
             "ix_service_requests_owner_created", ["owner_id", "created_at"], unique=False
         )
@@ -231,6 +238,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_service_requests_parent_id"))
         batch_op.drop_index("ix_service_requests_owner_created")
         batch_op.drop_index("ix_service_requests_expires")
+        batch_op.drop_index("ix_service_requests_created")
+        batch_op.drop_index("ix_service_requests_active")
 
     op.drop_table("service_requests")
     with op.batch_alter_table("notifications", schema=None) as batch_op:

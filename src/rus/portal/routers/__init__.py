@@ -1,0 +1,1 @@
+"""Routers: ``api_*`` under ``/api/v1``, ``pages_*`` for the HTML pages."""
