@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pystac
 import pytest
 import rasterio
 
@@ -117,6 +118,7 @@ def test_vectors_stats_item_quicklook(run: Any) -> None:
     )
     assert stats["pre_fire"]["nir_band"] == "B8A" and stats["grid"]["resolution_m"] == 20.0
     item = json.loads((out / "item.json").read_text())
+    assert pystac.Item.from_dict(item).properties["rus:burned_ha"] == stats["burned_ha"]
     assert item["properties"]["rus:simulated"] is True
     assert {"dnbr", "rbr", "rdnbr", "severity", "burned", "kml", "stats", "quicklook"} <= set(
         item["assets"]

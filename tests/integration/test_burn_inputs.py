@@ -135,3 +135,52 @@ def test_real_landsat8_corumba_pair(shared_data: Path, tmp_path: Path) -> None:
     assert 12_000 < run.stats["burned_ha"] < 17_700
     assert run.stats["classes"]["4"]["hectares"] > run.stats["classes"]["5"]["hectares"]
     assert run.stats["simulated"] is False
+
+
+def test_cli_generic_geotiffs_with_band_mapping(
+    pair: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from rus.cli import main
+
+    out = tmp_path / "cli"
+    args = ["burn", str(pair[0]), str(pair[1]), "--out", str(out), "--json"]
+    try:
+        main([*args, "--band", "nir=1", "--band", "swir2=2", "--scale", "0.0001", "--mmu", "0.5"])
+    except SystemExit as exc:  # typer may exit explicitly with status 0
+        assert exc.code in (0, None)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["burned_ha"] == pytest.approx(144.0, abs=0.5)
+    assert doc["minimum_mapping_unit"]["min_pixels"] == 13
+    assert doc["pre_fire"]["nir_band"] == "nir" and (out / "burned.kml").is_file()
+
+
+def test_processing_baseline_04_offset(tmp_path: Path) -> None:
+    """Products of baseline >= 04.00 (DN offset -1000) give the same map as the truth."""
+    from rus.products.simulate.s2 import simulate_s2_fire
+
+    sim = simulate_s2_fire(tmp_path / "sim", shape=(1098, 1098), seed=5, baseline="05.10")
+    ds = compute_burn_severity(sim.pre, sim.post)
+    with rasterio.open(sim.truth_severity) as src:
+        truth = src.read(1)
+    ours = ds["severity"].to_numpy()
+    truth_ha = np.count_nonzero(truth >= 4) * 0.04
+    assert truth_ha > 100
+    assert np.count_nonzero(ours >= 4) * 0.04 == pytest.approx(truth_ha, rel=0.03)
+    both = (truth > 0) & (ours > 0)
+    assert np.mean(truth[both] == ours[both]) >= 0.9
+
+
+def test_sentinel2_products_of_far_apart_tiles(tmp_path: Path) -> None:
+    """Two simulated products of different tiles (Portugal, Greece): warned, then refused."""
+    from rus.products.simulate.s2 import simulate_s2_fire
+
+    here = simulate_s2_fire(tmp_path / "a", shape=(600, 600), seed=1)
+    greece = "POLYGON((23.0 38.0, 23.2 38.0, 23.2 38.2, 23.0 38.2, 23.0 38.0))"
+    there = simulate_s2_fire(tmp_path / "b", shape=(600, 600), seed=2, aoi=greece)
+    with (
+        pytest.warns(BurnWarning, match="different tiles"),
+        pytest.raises(ChainError, match="do not overlap"),
+    ):
+        compute_burn_severity(here.pre, there.post)

@@ -34,6 +34,9 @@ def test_boundary_convention_lower_inclusive() -> None:
     assert burn.classify_array(values).tolist() == expected
     # float32 data is compared at float32 precision: float32(-0.1) is unburned, not regrowth
     assert burn.classify_array(values.astype(np.float32)).tolist() == expected
+    # integers (dNBR x 1000 given as thresholds x 1000) work too
+    scaled = tuple(v * 1000 for v in burn.USGS_THRESHOLDS)
+    assert burn.classify_array(np.array([99, 100, 660]), scaled).tolist() == [3, 4, 7]
 
 
 def test_classify_severity_lazy_with_mask() -> None:

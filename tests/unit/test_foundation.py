@@ -125,3 +125,23 @@ def test_land_mask_known_places() -> None:
     fast = land_mask_for_grid(grid, (200, 300), step=8)
     assert 0.05 < exact.mean() < 0.95, "the test grid must cross the coast"
     assert (exact != fast).mean() < 0.002
+
+
+def test_info_detects_landsat_mtl(shared_data: Path) -> None:
+    from rus.products.info import describe_product, detect_kind
+
+    mtl = next((shared_data / "landsat8-corumba-fire-2019").glob("*20190809*_MTL.txt"))
+    assert detect_kind(mtl) == "landsat"
+    with pytest.warns(UserWarning, match="georeferencing built from the MTL"):
+        info = describe_product(mtl)
+    assert info["mission"] == "LANDSAT_8" and info["simulated"] is False
+
+
+def test_truth_geojson_beside_a_safe_is_not_a_product(tmp_path: Path) -> None:
+    from rus.products.errors import UnknownProductError
+    from rus.products.info import detect_kind
+
+    truth = tmp_path / "S1A_IW_GRDH_1SDV_X.truth.geojson"
+    truth.write_text("{}")
+    with pytest.raises(UnknownProductError):
+        detect_kind(truth)

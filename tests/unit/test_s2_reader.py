@@ -220,7 +220,9 @@ def _as_l1c(l2a: Path, dest: Path) -> Path:
     granule = next((l2a / "GRANULE").iterdir())
     g1c = safe / "GRANULE" / granule.name.replace("L2A_", "L1C_")
     (g1c / "IMG_DATA").mkdir(parents=True)
-    shutil.copy(l2a / "manifest.safe", safe / "manifest.safe")
+    manifest = (l2a / "manifest.safe").read_text()
+    start, end = manifest.index("<gml:coordinates>"), manifest.index("</gml:coordinates>")
+    (safe / "manifest.safe").write_text(manifest[:start] + manifest[end + 18 :])  # no footprint
     shutil.copy(granule / "MTD_TL.xml", g1c / "MTD_TL.xml")
     images = []
     for band, res in (("B04", 10), ("B8A", 20), ("B12", 20), ("B01", 60)):
@@ -260,3 +262,7 @@ def test_l1c_layout_and_radio_offset(pair: S2FireSimulation, tmp_path: Path) -> 
     with pytest.raises(ProductError, match="SCL"):
         l1c.scl()
     assert l1c.band("B12").rio.transform() == l2a.band("B12").rio.transform()
+    assert l1c.metadata.footprint is not None  # from MTD_TL.xml: neither MTD nor manifest has one
+    np.testing.assert_allclose(
+        l1c.metadata.footprint.bounds, l2a.metadata.footprint.bounds, atol=1e-6
+    )

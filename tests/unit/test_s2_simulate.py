@@ -138,3 +138,15 @@ def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ProductError, match="baseline"):
         simulate_s2_fire(tmp_path, shape=(300, 300), baseline="new")
     assert not list(tmp_path.glob("*.SAFE"))
+
+
+def test_chunks_are_whole_jp2_tiles_and_tasks_independent(pair: S2FireSimulation) -> None:
+    import rasterio
+
+    band = open_s2(pair.pre).band("B08")  # 1200 x 1200 at 10 m, 1024 x 1024 JP2 tiles
+    with rasterio.open(band.attrs["source_file"]) as ds:
+        assert ds.block_shapes[0] == (1024, 1024)
+    assert band.data.chunks == ((1024, 176), (1024, 176))
+    graph = dict(band.data.__dask_graph__())
+    assert len(graph) == 4  # one read task per tile, no shared lock or open-file task
+    assert all(key[0].startswith("read-B08-") for key in graph)

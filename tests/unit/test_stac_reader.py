@@ -155,3 +155,12 @@ def test_item_and_assets_over_http(item: Path) -> None:
         proc.wait(timeout=10)
     with pytest.raises(ProductError, match="cannot fetch"):
         open_stac_item(url)
+
+
+def test_cog_copy_from_a_zip(sim: S2FireSimulation, tmp_path: Path) -> None:
+    from rus.products.simulate.s2 import zip_safe
+
+    item = write_cog_copy(zip_safe(sim.pre, tmp_path), tmp_path / "cog", ("B12",))
+    np.testing.assert_array_equal(
+        open_stac_item(str(item)).band("B12").values, open_s2(sim.pre).band("B12").values
+    )

@@ -19,9 +19,15 @@ from rus.products.errors import ProductError
 
 def _crs_from_tags(path: str) -> str | None:
     """CRS written only as a metadata tag (e.g. NetCDF ``crs="+init=epsg:32719"``)."""
-    import rasterio
+    import warnings
 
-    with rasterio.open(path) as ds:
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        ds_cm = rasterio.open(path)
+    with ds_cm as ds:
         tags = {**ds.tags(), **ds.tags(1)}
     for key, val in tags.items():
         if key.lower().endswith("crs") or key.lower().endswith("spatial_ref"):

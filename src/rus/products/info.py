@@ -22,7 +22,8 @@ class Product(Protocol):
 
 
 def detect_kind(path: str | os.PathLike[str]) -> str:
-    """One of ``s1-grd``, ``s2``, ``stac-item``, ``geotiff``; raises UnknownProductError."""
+    """One of ``s1-grd``, ``s2``, ``stac-item``, ``geotiff``, ``landsat``; raises
+    UnknownProductError."""
     p = Path(path)
     name = p.name.upper()
     if str(path).startswith(("http://", "https://")):
@@ -50,9 +51,11 @@ def detect_kind(path: str | os.PathLike[str]) -> str:
             return "stac-item"
     if p.suffix.lower() in {".tif", ".tiff"}:
         return "geotiff"
+    if p.name.upper().endswith("_MTL.TXT"):
+        return "landsat"
     raise UnknownProductError(
         f"{p}: not a product rus understands (Sentinel-1 GRD SAFE/zip, Sentinel-2 SAFE/zip, "
-        "STAC Item JSON or GeoTIFF)"
+        "STAC Item JSON, Landsat *_MTL.txt or GeoTIFF)"
     )
 
 
@@ -71,6 +74,10 @@ def open_product(path: str | os.PathLike[str]) -> Product:
         from rus.products.stac import open_stac_item
 
         return cast(Product, open_stac_item(str(path)))
+    if kind == "landsat":
+        from rus.products.landsat import open_landsat
+
+        return cast(Product, open_landsat(path))
     from rus.products.geotiff import open_geotiff
 
     return cast(Product, open_geotiff(path))

@@ -33,6 +33,20 @@ def _landmask() -> Any:
     return RoaringLandmask.new()
 
 
+def is_loaded() -> bool:
+    """True once the GSHHG polygons are loaded in this process (~1.3 GB, a few seconds)."""
+    return _landmask.cache_info().currsize > 0
+
+
+def coarse_raster() -> Any:
+    """roaring-landmask's 15 arc-second raster that covers all GSHHG land.
+
+    It never says sea where the shoreline polygons say land, so it answers most points without
+    the exact polygon test (``.contains_many(lon, lat)``, cell size ``.dx`` degrees).
+    """
+    return _landmask().mask
+
+
 def is_land(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     """True where (lon, lat) in degrees lies on land (GSHHG full resolution shoreline).
 

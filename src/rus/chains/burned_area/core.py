@@ -1,10 +1,11 @@
-"""The computing core of the burned-area chain: one fused pass over both dates.
+"""The computing core of the burned-area chain: open, align, one fused pass, clean.
 
-Every band of both dates is decoded once, in parallel windows (the readers' dask chunks follow
-the files' internal tiles), and every per-pixel step (reflectance scaling, SCL masking, NBR,
-dNBR, RdNBR, RBR, classification, quicklook decimation, mask counts) is fused into the same
-dask graph, computed in one call. Only the minimum mapping unit, which needs whole patches,
-runs afterwards on the in-memory class map.
+:func:`compute_stage` opens both products, checks dates and overlap, reprojects the post-fire
+bands when the grids differ, and runs the fused pass (:mod:`.fused`): every band of both dates
+is decoded once, in parallel windows, and every per-pixel step (SCL masking, NBR, dNBR, RdNBR,
+RBR, classes, quicklook samples, mask counts) runs on the block just decoded.
+:func:`finish_stage` then applies the minimum mapping unit, which needs whole patches, and
+builds the Dataset.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def _check_dates(pre: DateBands, post: DateBands, warnings: list[str]) -> None:
         )
     elif t1 == t0:
         warnings.append(f"both products were sensed at the same time ({t0:%Y-%m-%d %H:%M})")
+    tiles = [getattr(b.product.metadata, "tile_id", None) for b in (pre, post)]
+    if all(tiles) and tiles[0] != tiles[1]:
+        warnings.append(
+            f"the products are from different tiles ({tiles[0]} pre-fire, {tiles[1]} "
+            "post-fire): only their overlap is mapped"
+        )
 
 
 def _fit(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -165,7 +172,12 @@ def compute_stage(pre_in: Any, post_in: Any, params: BurnParams) -> FusedStage:
     pre = load_date(open_input(pre_in), params, "pre")
     post = load_date(open_input(post_in), params, "post")
     _check_dates(pre, post, warnings)
-    post = align_post(pre, post, warnings)
+    try:
+        post = align_post(pre, post, warnings)
+    except ChainError:
+        for msg in warnings:  # what was noticed so far helps to understand the error
+            _warnings.warn(msg, BurnWarning, stacklevel=3)
+        raise
     if pre.scl is None and post.scl is None and params.use_scl:
         warnings.append(
             "neither product has a scene classification (SCL): clouds, shadows and water are "
@@ -186,6 +198,8 @@ def compute_stage(pre_in: Any, post_in: Any, params: BurnParams) -> FusedStage:
             for k, v in counts.items()
             if k not in {"total_pixels", "valid_pixels"}
         )
+        for msg in warnings:
+            _warnings.warn(msg, BurnWarning, stacklevel=2)
         raise ChainError(
             f"no usable pixels: {100 * valid_frac:.3f}% of {pre.source} x {post.source} is valid "
             f"after masking ({detail}); the scenes are cloud-covered, empty or do not overlap. "

@@ -238,6 +238,13 @@ def _assets(simulated: bool) -> dict[str, Any]:
             ("data",),
             "Burned-area polygons for Google Earth" + sim,
         ),
+        "severity_style": Asset(
+            "severity.qml",
+            "text/xml",
+            ("style",),
+            "QGIS style of severity.tif",
+            "paletted renderer with the class colours and names",
+        ),
         "stats": Asset("stats.json", "application/json", ("metadata",), "Statistics" + sim),
         "quicklook": Asset("quicklook.png", "image/png", ("overview",), "Quicklook" + sim),
     }

@@ -121,12 +121,12 @@ def land_mask(scene: Scene, params: ShipDetectionParams) -> GridMask | None:
     if params.land_mask == "none":
         return None
     if params.land_mask == "gshhg":
-        from rus.products.landmask import _landmask
+        from rus.products.landmask import is_loaded
 
         # Big scenes in a fresh process (the CLI): look GSHHG up in a worker process so that its
         # 1.3 GB of polygons never add to this process's memory; otherwise reuse the loaded one.
         big = scene.shape[0] * scene.shape[1] > ISOLATE_LANDMASK_PIXELS
-        isolate = big and _landmask.cache_info().currsize == 0
+        isolate = big and not is_loaded()
         cells = gshhg_cells(scene.to_lonlat, scene.shape, isolate=isolate)
     else:
         try:

@@ -96,7 +96,7 @@ class S2Product(RasterProductBase):
             product_type=p.product_type,
             sensing_time=self.tile.sensing_time or p.start_time,
             crs=self.tile.crs,
-            footprint=p.footprint or self.manifest.footprint,
+            footprint=p.footprint or self.manifest.footprint or _tile_footprint(self.tile),
             simulated=p.simulated or self.manifest.simulated,
             cloud_cover=p.cloud_cover if p.cloud_cover is not None else self.tile.cloud_cover,
             tile_id=tile_id,
@@ -214,6 +214,22 @@ class S2Product(RasterProductBase):
         if self._missing:
             out["missing_files"] = sorted(self._missing.values())
         return out
+
+
+def _tile_footprint(tile: TileGeocoding) -> Any:
+    """Lon/lat polygon of the tile extent (when the MTD and manifest give no footprint)."""
+    from pyproj import Transformer
+    from shapely.geometry import Polygon
+
+    res = min(tile.origins)
+    if res not in tile.sizes:
+        return None
+    ulx, uly, xdim, ydim = tile.origins[res]
+    rows, cols = tile.sizes[res]
+    xs = [ulx, ulx + cols * xdim, ulx + cols * xdim, ulx]
+    ys = [uly, uly, uly + rows * ydim, uly + rows * ydim]
+    lon, lat = Transformer.from_crs(tile.crs, 4326, always_xy=True).transform(xs, ys)
+    return Polygon(zip(lon, lat, strict=True))
 
 
 def _tile_from_name(name: str) -> str:

@@ -213,6 +213,76 @@ def _zones(
     return features, zones
 
 
+def _write_pixels(
+    scene: Scene, tmp: Path, offset: int, tick: Callable[[], None]
+) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
+    """Generate both dates block by block into temporary tiled GeoTIFFs (and the truth).
+
+    Returns the SCL class counts per date and the 20 m true severity map (uint8).
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    grid = scene.grid
+    counts = {d: np.zeros(12, dtype=np.int64) for d in DATES}
+    sev_full = np.zeros((grid.rows20, grid.cols20), dtype=np.uint8)
+    with rasterio.Env(**GDAL_ENV), ExitStack() as stack:
+        sinks = {
+            (d, res, b): stack.enter_context(
+                _open_tmp(
+                    tmp / f"{d}_{res}_{b}.tif", grid, res, "uint8" if b == "SCL" else "uint16"
+                )
+            )
+            for d in DATES
+            for res, bands in LAYOUT.items()
+            for b in bands
+        }
+        truth_sink = stack.enter_context(_open_tmp(tmp / "truth.tif", grid, 20, "uint8"))
+        truth_sink.update_tags(
+            SIMULATED="yes: true burn severity of rus simulate s2-fire",
+            CLASSES=json.dumps(SEVERITY_NAMES),
+            MASKED_CODE="0 (cloud, shadow, cirrus, water or no data on either date)",
+        )
+        for r0, r1 in _blocks(grid.rows20):
+            blks = {d: date_block(scene, d, r0, r1) for d in DATES}
+            for d, blk in blks.items():
+                counts[d] += np.bincount(blk.scl.ravel(), minlength=12)[:12]
+                _write_block(sinks, d, blk, offset, np.random.default_rng([scene.seed, 3, r0]))
+            truth = _truth_block(blks["pre"], blks["post"])
+            truth_sink.write(truth, 1, window=Window(0, r0, grid.cols20, r1 - r0))
+            sev_full[r0:r1] = blks["post"].severity
+            tick()
+    return counts, sev_full
+
+
+def _write_truth(
+    out: Path, tmp: Path, sev_full: np.ndarray[Any, Any], scene: Scene
+) -> tuple[Path, Path, list[dict[str, Any]]]:
+    """``truth_severity.tif`` (COG) and ``truth.geojson``; returns both paths and the zones."""
+    import rasterio
+    import rasterio.shutil
+
+    grid = scene.grid
+    truth_tif = out / "truth_severity.tif"
+    with rasterio.Env(**GDAL_ENV), atomic_path(truth_tif) as t:
+        rasterio.shutil.copy(
+            tmp / "truth.tif", t, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE="512"
+        )
+    features, zones = _zones(sev_full, grid, scene)
+    doc = {
+        "type": "FeatureCollection",
+        "name": "s2-fire truth (SIMULATED)",
+        "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{grid.epsg}"}},
+        "simulated": True,
+        "burned_area_ha": round(sum(z["area_ha"] for z in zones), 2),
+        "note": f"coordinates in EPSG:{grid.epsg} (UTM); burned = codes 4..7 "
+        "(USGS classes applied to RBR)",
+        "features": features,
+    }
+    truth_path = atomic_write_text(out / "truth.geojson", json.dumps(doc))
+    return truth_path, truth_tif, zones
+
+
 def simulate_s2_fire(
     out_dir: str | os.PathLike[str],
     *,
@@ -248,9 +318,6 @@ def simulate_s2_fire(
         ``pre``, ``post`` (SAFE directories), ``truth`` (GeoJSON), ``truth_severity`` (COG),
         ``zones`` (class, name, area_ha, pixel count), ``seconds`` (wall time).
     """
-    import rasterio
-    import rasterio.shutil
-
     t0 = time.perf_counter()
     try:
         bl = float(baseline)
@@ -267,71 +334,27 @@ def simulate_s2_fire(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     names = {d: product_name(grid, d, baseline) for d in DATES}
-    counts = {d: np.zeros(12, dtype=np.int64) for d in DATES}
-    sev_full = np.zeros((grid.rows20, grid.cols20), dtype=np.uint8)
-    blocks = list(_blocks(grid.rows20))
+    n_blocks = len(list(_blocks(grid.rows20)))
     n_jobs = len(DATES) * sum(len(v) for v in LAYOUT.values())
-    tick, close_bar = _progress(progress, len(blocks) + n_jobs + 2)
+    tick, close_bar = _progress(progress, n_blocks + n_jobs + 2)
     try:
-        with rasterio.Env(**GDAL_ENV), ExitStack() as stack:
-            sinks = {
-                (d, res, b): stack.enter_context(
-                    _open_tmp(
-                        tmp / f"{d}_{res}_{b}.tif", grid, res, "uint8" if b == "SCL" else "uint16"
-                    )
-                )
-                for d in DATES
-                for res, bands in LAYOUT.items()
-                for b in bands
-            }
-            truth_sink = stack.enter_context(_open_tmp(tmp / "truth.tif", grid, 20, "uint8"))
-            truth_sink.update_tags(
-                SIMULATED="yes: true burn severity of rus simulate s2-fire",
-                CLASSES=json.dumps(SEVERITY_NAMES),
-                MASKED_CODE="0 (cloud, shadow, cirrus, water or no data on either date)",
-            )
-            from rasterio.windows import Window
-
-            for r0, r1 in blocks:
-                blks = {d: date_block(scene, d, r0, r1) for d in DATES}
-                for d, blk in blks.items():
-                    counts[d] += np.bincount(blk.scl.ravel(), minlength=12)[:12]
-                    _write_block(sinks, d, blk, offset, np.random.default_rng([seed, 3, r0]))
-                truth = _truth_block(blks["pre"], blks["post"])
-                truth_sink.write(truth, 1, window=Window(0, r0, grid.cols20, r1 - r0))
-                sev_full[r0:r1] = blks["post"].severity
-                tick()
+        counts, sev_full = _write_pixels(scene, tmp, offset, tick)
         safes = {d: tmp / f"{names[d][0]}.SAFE" for d in DATES}
-        jobs = []
-        for d in DATES:
-            for res, bands in LAYOUT.items():
-                for b in bands:
-                    member = _member(grid, names[d][1], d, res, b) + ".jp2"
-                    jobs.append((tmp / f"{d}_{res}_{b}.tif", safes[d] / member))
-        _encode_all(jobs, tick)
-        truth_tif = out / "truth_severity.tif"
-        with rasterio.Env(**GDAL_ENV), atomic_path(truth_tif) as t:
-            rasterio.shutil.copy(
-                tmp / "truth.tif", t, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE="512"
+        jobs = [
+            (
+                tmp / f"{d}_{res}_{b}.tif",
+                safes[d] / (_member(grid, names[d][1], d, res, b) + ".jp2"),
             )
+            for d in DATES
+            for res, bands in LAYOUT.items()
+            for b in bands
+        ]
+        _encode_all(jobs, tick)
+        truth_path, truth_tif, zones = _write_truth(out, tmp, sev_full, scene)
         tick()
-        features, zones = _zones(sev_full, grid, scene)
-        truth_path = out / "truth.geojson"
-        total = round(sum(z["area_ha"] for z in zones), 2)
-        doc = {
-            "type": "FeatureCollection",
-            "name": "s2-fire truth (SIMULATED)",
-            "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{grid.epsg}"}},
-            "simulated": True,
-            "burned_area_ha": total,
-            "note": f"coordinates in EPSG:{grid.epsg} (UTM); burned = codes 4..7 "
-            "(USGS classes applied to RBR)",
-            "features": features,
+        results = {
+            d: _finish_product(out, safes[d], grid, d, names[d], baseline, counts[d]) for d in DATES
         }
-        atomic_write_text(truth_path, json.dumps(doc))
-        results = {}
-        for d in DATES:
-            results[d] = _finish_product(out, safes[d], grid, d, names[d], baseline, counts[d])
         tick()
     finally:
         close_bar()

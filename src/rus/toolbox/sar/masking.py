@@ -352,9 +352,9 @@ def _raster_classes(
     lo: npt.NDArray[np.float64], la: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """(raster land, raster land with raster land one cell away in the 4 directions)."""
-    from rus.products.landmask import _landmask
+    from rus.products.landmask import coarse_raster
 
-    raster = _landmask().mask
+    raster = coarse_raster()
     d = float(raster.dx)
     land = np.asarray(raster.contains_many(lo, la), dtype=bool)
     inland = land.copy()
