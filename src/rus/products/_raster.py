@@ -344,10 +344,16 @@ def scale_to_reflectance(
     long_name : str
         Attribute of the result.
     """
-    vals = dn.astype(np.float64) * scale + offset
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        vals = vals.where(dn != nodata)
-    out = vals.astype(np.float32)
+    if nodata is not None and isinstance(nodata, float) and math.isnan(nodata):
+        nodata = None
+    table = _reflectance_table(dn.dtype, scale, offset, nodata)
+    if dn.chunks is not None:
+        data = dn.data.map_blocks(
+            _scale_block, scale, offset, nodata, table, dtype=np.float32, name="reflectance"
+        )
+    else:
+        data = _scale_block(np.asarray(dn.values), scale, offset, nodata, table)
+    out = dn.copy(data=data)
     out.attrs = {
         **{k: v for k, v in dn.attrs.items() if k not in {"units", "long_name"}},
         "units": "1",
@@ -358,6 +364,40 @@ def scale_to_reflectance(
         **dict(extra_attrs or {}),
     }
     out.name = dn.name
+    return out
+
+
+def _reflectance_table(
+    dtype: np.dtype[Any], scale: float, offset: float, nodata: float | None
+) -> np.ndarray[Any, Any] | None:
+    """Float32 reflectance of every DN of an 8- or 16-bit unsigned band (None for others).
+
+    The same float64 arithmetic as :func:`_scale_block`, done once per DN value: looking the
+    table up gives bit-identical values with one pass and no float64 temporaries.
+    """
+    if dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
+        return None
+    dn = np.arange(np.iinfo(dtype).max + 1, dtype=dtype)
+    table = _scale_block(dn, scale, offset, nodata, None)
+    return np.asarray(table)
+
+
+def _scale_block(
+    dn: np.ndarray[Any, Any],
+    scale: float,
+    offset: float,
+    nodata: float | None,
+    table: np.ndarray[Any, Any] | None,
+) -> np.ndarray[Any, Any]:
+    """``float32(float64(DN) * scale + offset)``, NaN where ``DN == nodata`` (one block)."""
+    if table is not None:
+        return np.asarray(table.take(dn))
+    vals = dn.astype(np.float64)
+    vals *= scale
+    vals += offset
+    out = vals.astype(np.float32)
+    if nodata is not None:
+        out[dn == nodata] = np.nan
     return out
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,8 @@ from rus.toolbox.sar.cfar import (
 )
 from rus.toolbox.sar.cluster import PixelTable, block_pixels, label_pixels
 from rus.toolbox.sar.discrimination import cluster_boxes, discriminate
-from rus.toolbox.sar.masking import GridMask, gshhg_cells, user_cells
+from rus.toolbox.sar.land_check import GshhgLookup, detections_on_land
+from rus.toolbox.sar.masking import GridMask, Predicate, grid_cells, user_predicate
 
 
 class ShipDetectionWarning(UserWarning):
@@ -68,6 +71,10 @@ class Detection:
         Caveats of the run.
     timings
         Seconds per stage.
+    removed_on_land
+        Detections removed by the exact land test (their centre or a pixel on land that the
+        cell mask missed, e.g. an islet smaller than a mask cell): ``lon``, ``lat``, ``row``,
+        ``col``, ``npix`` and ``length_m`` of each.
     """
 
     ships: Any
@@ -81,6 +88,7 @@ class Detection:
     valid_pixels: int
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    removed_on_land: list[dict[str, float]] = field(default_factory=list)
 
 
 def compute(*objs: Any, scheduler: Any = None) -> tuple[Any, ...]:
@@ -116,24 +124,41 @@ def compute(*objs: Any, scheduler: Any = None) -> tuple[Any, ...]:
     return tuple(dask.compute(*objs, scheduler=scheduler))
 
 
-def land_mask(scene: Scene, params: ShipDetectionParams) -> GridMask | None:
-    """The land mask of the scene (GSHHG, user file, or none) with the shoreline buffer."""
+@contextmanager
+def land_source(
+    scene: Scene, params: ShipDetectionParams
+) -> Iterator[tuple[GridMask | None, Predicate | None]]:
+    """The scene's land mask (GSHHG, user file, or none) and its exact ``(lon, lat)`` land test.
+
+    The mask is kept per 4 x 4 pixel cell with the shoreline buffer; the exact test (GSHHG
+    polygons or the user's file) checks the detections at the end. For GSHHG on big scenes in a
+    fresh process (the CLI) both are answered by one worker process that holds the 1.3 GB of
+    polygons until the context ends, so they are loaded once and never in this process.
+    """
     if params.land_mask == "none":
-        return None
+        yield None, None
+        return
     if params.land_mask == "gshhg":
         from rus.products.landmask import is_loaded
 
-        # Big scenes in a fresh process (the CLI): look GSHHG up in a worker process so that its
-        # 1.3 GB of polygons never add to this process's memory; otherwise reuse the loaded one.
         big = scene.shape[0] * scene.shape[1] > ISOLATE_LANDMASK_PIXELS
-        isolate = big and not is_loaded()
-        cells = gshhg_cells(scene.to_lonlat, scene.shape, isolate=isolate)
-    else:
-        try:
-            cells = user_cells(Path(params.land_mask), scene.to_lonlat, scene.shape)
-        except ToolboxError as exc:
-            raise ChainError(str(exc)) from exc
-    return GridMask(cells, 4, scene.shape, scene.spacing, params.shoreline_buffer_m)
+        with GshhgLookup(isolate=big and not is_loaded()) as gshhg:
+            cells = gshhg.cells(scene.to_lonlat, scene.shape)
+            mask = GridMask(cells, 4, scene.shape, scene.spacing, params.shoreline_buffer_m)
+            yield mask, gshhg.is_land
+        return
+    try:
+        pred = user_predicate(Path(params.land_mask))
+        cells = grid_cells(pred, scene.to_lonlat, scene.shape)
+    except ToolboxError as exc:
+        raise ChainError(str(exc)) from exc
+    yield GridMask(cells, 4, scene.shape, scene.spacing, params.shoreline_buffer_m), pred
+
+
+def land_mask(scene: Scene, params: ShipDetectionParams) -> GridMask | None:
+    """The land mask of the scene (GSHHG, user file, or none) with the shoreline buffer."""
+    with land_source(scene, params) as (mask, _exact):
+        return mask
 
 
 def _warn(msgs: list[str], text: str) -> None:
@@ -250,14 +275,71 @@ def _assemble_quicklook(
     return out
 
 
+def remove_on_land(
+    attrs: Any,
+    table: PixelTable,
+    labels: npt.NDArray[np.int64],
+    keep: npt.NDArray[np.bool_],
+    scene: Scene,
+    exact: Predicate,
+) -> tuple[Any, list[dict[str, float]]]:
+    """Drop detections whose centre or any pixel is on land by the exact test; renumber ids.
+
+    Parameters
+    ----------
+    attrs
+        Attribute table of the kept clusters (ordered by label, as from ``ship_attributes``).
+    table, labels, keep
+        Flagged pixels, their cluster labels and the clusters kept by the size test.
+    scene
+        The scene (for its geolocation).
+    exact
+        ``(lon, lat) -> bool``, True on land.
+
+    Returns
+    -------
+    (attributes of the remaining detections, the removed ones as dicts).
+    """
+    if len(attrs) == 0:
+        return attrs, []
+    sel = keep[labels]
+    remap = np.full(keep.size, -1, np.int64)
+    remap[np.nonzero(keep)[0]] = np.arange(int(keep.sum()))
+    on_land = detections_on_land(
+        table.rows[sel],
+        table.cols[sel],
+        remap[labels[sel]],
+        attrs["row"].to_numpy(np.float64),
+        attrs["col"].to_numpy(np.float64),
+        scene.to_lonlat,
+        exact,
+    )
+    if not on_land.any():
+        return attrs, []
+    cols = ["lon", "lat", "row", "col", "npix", "length_m"]
+    removed = [
+        {k: float(v) for k, v in rec.items()} for rec in attrs.loc[on_land, cols].to_dict("records")
+    ]
+    kept = attrs.loc[~on_land].reset_index(drop=True)
+    kept["id"] = np.arange(1, len(kept) + 1, dtype=np.int64)
+    return kept, removed
+
+
+def _removed_message(name: str, removed: list[dict[str, float]], source: str) -> str:
+    where = "; ".join(f"{d['lon']:.5f} E {d['lat']:.5f} N" for d in removed[:5])
+    more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""
+    return (
+        f"{name}: {len(removed)} detection(s) removed because they touch land by the exact "
+        f"{source} test although the 4-pixel land-mask cells called them sea (islets or "
+        f"shoreline details smaller than a cell): {where}{more}"
+    )
+
+
 def detect_in_scene(
     scene: Scene, params: ShipDetectionParams, *, scheduler: Any = None
 ) -> Detection:
     """Detect ships in an opened scene (see :func:`rus.chains.ship_detection.detect_ships`)."""
-    import geopandas as gpd
-
     msgs: list[str] = []
-    timings: dict[str, float] = {}
     rows, cols = scene.shape
     mean_spacing = 0.5 * (scene.spacing[0] + scene.spacing[1])
     try:
@@ -273,10 +355,27 @@ def detect_in_scene(
             f"the background window ({windows.background} px) is larger than the image "
             f"({rows} x {cols} px): ring statistics use the clipped window",
         )
-
     t0 = time.perf_counter()
-    land = land_mask(scene, params)
-    timings["land_mask_s"] = time.perf_counter() - t0
+    with land_source(scene, params) as (land, exact):
+        timings = {"land_mask_s": time.perf_counter() - t0}
+        return _detect(scene, params, windows, t, land, exact, msgs, timings, scheduler)
+
+
+def _detect(
+    scene: Scene,
+    params: ShipDetectionParams,
+    windows: CfarWindows,
+    t: float,
+    land: GridMask | None,
+    exact: Predicate | None,
+    msgs: list[str],
+    timings: dict[str, float],
+    scheduler: Any,
+) -> Detection:
+    """:func:`detect_in_scene` once the land mask is known."""
+    import geopandas as gpd
+
+    rows, cols = scene.shape
     step = max(1, math.ceil(max(rows, cols) / QUICKLOOK_SIDE))
     if land is not None and land.all():
         _warn(msgs, f"{scene.name}: the scene is entirely on land (after the buffer): no ships")
@@ -322,6 +421,16 @@ def detect_in_scene(
         resolution=scene.resolution,
         to_lonlat=scene.to_lonlat,
     )
+    timings["cluster_attributes_s"] = time.perf_counter() - t0
+    removed: list[dict[str, float]] = []
+    if exact is not None:
+        t0 = time.perf_counter()
+        attrs, removed = remove_on_land(attrs, table, labels, keep, scene, exact)
+        timings["exact_land_test_s"] = time.perf_counter() - t0
+        if removed:
+            source = "GSHHG" if params.land_mask == "gshhg" else "land-mask file"
+            _warn(msgs, _removed_message(scene.name, removed, source))
+    t0 = time.perf_counter()
     if land is not None:
         attrs["distance_to_coast_m"] = land.distance_m(
             attrs["row"].to_numpy(), attrs["col"].to_numpy()
@@ -331,7 +440,7 @@ def detect_in_scene(
     ships = gpd.GeoDataFrame(
         attrs, geometry=gpd.points_from_xy(attrs["lon"], attrs["lat"]), crs="EPSG:4326"
     )
-    timings["cluster_attributes_s"] = time.perf_counter() - t0
+    timings["cluster_attributes_s"] += time.perf_counter() - t0
     return Detection(
         ships=ships,
         land=land,
@@ -344,4 +453,5 @@ def detect_in_scene(
         valid_pixels=n_valid,
         warnings=msgs,
         timings=timings,
+        removed_on_land=removed,
     )

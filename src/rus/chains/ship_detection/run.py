@@ -54,6 +54,7 @@ class ShipDetectionRun:
             "ships": len(self.ships),
             "flagged_pixels": d.flagged_pixels,
             "clusters": d.clusters,
+            "removed_on_land": len(d.removed_on_land),
             "windows_px": {
                 "target": d.windows.target,
                 "guard": d.windows.guard,
@@ -166,6 +167,7 @@ def write_outputs(
             "rus:cfar_threshold_multiplier": d.threshold,
             "rus:pixel_spacing_m": list(scene.spacing),
             "rus:warnings": d.warnings,
+            "rus:removed_on_land": d.removed_on_land,
             "rus:ship_fields": fields,
         },
         simulated=scene.simulated,

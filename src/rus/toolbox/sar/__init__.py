@@ -5,6 +5,7 @@
 - :mod:`~rus.toolbox.sar.discrimination`: bounding boxes and SNAP's size test.
 - :mod:`~rus.toolbox.sar.attributes`: per-ship attributes (corrected length, heading...).
 - :mod:`~rus.toolbox.sar.masking`: shoreline buffer, user masks, distance to coast.
+- :mod:`~rus.toolbox.sar.land_check`: exact land test of detections (sub-cell islets).
 """
 
 from rus.toolbox.errors import ToolboxError

@@ -430,15 +430,10 @@ def gshhg_cells(
         Run the lookup in a short-lived worker process: the GSHHG polygons take about 1.3 GB of
         memory once loaded, which then never counts against this process.
     """
-    lon_g, lat_g = corner_lonlat(to_lonlat, shape)
-    if not isolate:
-        return _gshhg_cells_worker(lon_g, lat_g, shape)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from rus.toolbox.sar.land_check import GshhgLookup
 
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        return pool.submit(_gshhg_cells_worker, lon_g, lat_g, shape).result()
+    with GshhgLookup(isolate=isolate) as gshhg:
+        return gshhg.cells(to_lonlat, shape)
 
 
 def vector_predicate(path: Path) -> Predicate:
@@ -521,9 +516,19 @@ def user_cells(path: Path, to_lonlat: ToLonLat, shape: tuple[int, int]) -> npt.N
     shape
         ``(rows, cols)``.
     """
+    return grid_cells(user_predicate(path), to_lonlat, shape)
+
+
+def user_predicate(path: Path) -> Predicate:
+    """``(lon, lat) -> land`` of a user's vector polygons or raster (non-zero = land).
+
+    Parameters
+    ----------
+    path
+        Vector file (``.gpkg``, ``.geojson``, ``.shp``, ``.json``, ``.kml``) or raster.
+    """
     path = Path(path)
     if not path.exists():
         raise ToolboxError(f"land-mask file {path} does not exist")
     vector_ext = {".gpkg", ".geojson", ".json", ".shp", ".kml", ".fgb", ".gml"}
-    pred = vector_predicate(path) if path.suffix.lower() in vector_ext else raster_predicate(path)
-    return grid_cells(pred, to_lonlat, shape)
+    return vector_predicate(path) if path.suffix.lower() in vector_ext else raster_predicate(path)
