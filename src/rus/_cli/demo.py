@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 
 from rus._cli.common import console, echo_json, parse_shape
+
+status = Console(stderr=True)  # progress messages; stdout stays clean for --json
 
 
 def register(app: typer.Typer) -> None:
@@ -46,7 +49,7 @@ def prepare_demo(
     s1_dir, s2_dir = demo_dir / "products" / "s1", demo_dir / "products" / "s2"
     s1 = _find(s1_dir, "S1*_IW_GRDH_*.SAFE")
     if s1 is None:
-        console.print("simulating a Sentinel-1 IW GRDH scene of the Gulf of Trieste (SIMULATED)")
+        status.print("simulating a Sentinel-1 IW GRDH scene of the Gulf of Trieste (SIMULATED)")
         s1 = simulate_s1_grd(
             s1_dir, shape=s1_shape, ships=40, seed=seed, aoi="trieste", progress=True
         ).product
@@ -55,12 +58,12 @@ def prepare_demo(
         _find(s2_dir, "S2*_MSIL2A_20170704*.SAFE"),
     )
     if pre is None or post is None:
-        console.print("simulating a pre/post-fire Sentinel-2 L2A pair, T29TNE (SIMULATED)")
+        status.print("simulating a pre/post-fire Sentinel-2 L2A pair, T29TNE (SIMULATED)")
         sim = simulate_s2_fire(s2_dir, shape=s2_shape, seed=seed, aoi="pedrogao", progress=True)
         pre, post = sim.pre, sim.post
-    console.print("running the ship detection exercise chain")
+    status.print("running the ship detection exercise chain")
     ships = run_ship_detection(s1, demo_dir / "outputs" / "ships")
-    console.print("running the burned area exercise chain")
+    status.print("running the burned area exercise chain")
     burn = run_burned_area(pre, post, demo_dir / "outputs" / "burn")
     return {
         "products": {"s1": str(s1), "s2_pre": str(pre), "s2_post": str(post)},
