@@ -6,6 +6,7 @@ package; fallback: a bounded asyncio httpx load loop) as a logged-in admin, one 
 
     .venv/bin/python benchmarks/bench_portal.py [--users 10000] [--requests 50000]
         [--clients 50] [--seconds 20] [--workers 2] [--out benchmarks/out/portal.json]
+        [--pages queue,all,desk,dashboard-json,requests-json] [--reuse-port]
 
 Prints one JSON line per page with requests/s and latency percentiles (ms).
 """
@@ -179,6 +180,46 @@ async def _httpx_load(url: str, cookie: str, clients: int, seconds: int) -> dict
             "max_ms": round(lat[-1], 3)}  # fmt: skip
 
 
+def start_servers(
+    port: int, workers: int, reuse_port: bool, env: dict[str, str], log: Any
+) -> list[subprocess.Popen[bytes]]:
+    """Start the portal on 127.0.0.1:``port`` with ``workers`` processes.
+
+    Default: ``uvicorn --workers N``, where all workers accept on one shared socket. A burst of
+    new connections (wrk opens all 50 at once) often lands mostly on one worker, and keep-alive
+    keeps it there for the whole run. With ``reuse_port``, each worker is a single-process
+    uvicorn on its own ``SO_REUSEPORT`` socket (``--fd``), and the kernel spreads connections
+    evenly, as ``gunicorn --reuse-port`` does.
+    """
+    base = [sys.executable, "-m", "uvicorn", "rus.portal.asgi:app", "--log-level", "warning",
+            "--no-access-log"]  # fmt: skip
+    if not reuse_port:
+        cmd = [*base, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        return [subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)]
+    procs = []
+    for _ in range(workers):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(2048)
+        fd = sock.fileno()
+        cmd = [*base, "--fd", str(fd)]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                      cwd=ROOT, pass_fds=[fd]))  # fmt: skip
+        sock.close()  # the worker holds its own copy
+    return procs
+
+
+PAGES = {
+    "queue": ("review queue (submitted, page 3)", "/admin/requests?state=submitted&page=3"),
+    "all": ("all requests (page 40)", "/admin/requests?state=all&page=40"),
+    "desk": ("service desk dashboard", "/desk"),
+    "dashboard-json": ("dashboard JSON", "/api/v1/desk/dashboard"),
+    "requests-json": ("requests JSON (offset 1000)", "/api/v1/requests?offset=1000&limit=25"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--users", type=int, default=10_000)
@@ -190,8 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     pg_help = "start a throwaway PostgreSQL 15 (scripts/pg-test.sh) and use it"
     ap.add_argument("--postgres", action="store_true", help=pg_help)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "portal.json")
+    reuse_help = "one uvicorn per worker on its own SO_REUSEPORT socket (even connection spread)"
+    ap.add_argument("--reuse-port", action="store_true", help=reuse_help)
+    ap.add_argument("--pages", default=",".join(PAGES), help="comma-separated subset of pages")
     args = ap.parse_args(argv)
+    keys = [k.strip() for k in args.pages.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in PAGES]
+    if unknown or not keys:
+        ap.error(f"--pages: unknown {unknown or 'empty'}; choose from {', '.join(PAGES)}")
 
+    load_start = round(os.getloadavg()[0], 2)
+    print(f"1-minute load average at start: {load_start}", flush=True)
     home = Path(tempfile.mkdtemp(prefix="rus-bench-portal-"))
     pg_dir = None
     if args.postgres:
@@ -209,12 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "RUS_HOME": str(home), "RUS_DATABASE_URL": url,
            "RUS_ENVIRONMENT": "test", "RUS_SECRET_KEY": os.urandom(16).hex()}  # fmt: skip
     log = (home / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "rus.portal.asgi:app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
-         "--no-access-log"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
+    procs = start_servers(port, args.workers, args.reuse_port, env, log)
     base = f"http://127.0.0.1:{port}"
     results: list[dict[str, Any]] = []
     try:
@@ -227,32 +272,29 @@ def main(argv: list[str] | None = None) -> int:
             except httpx.HTTPError:
                 time.sleep(0.1)
         cookie = login_cookie(base)
-        pages = {
-            "review queue (submitted, page 3)": "/admin/requests?state=submitted&page=3",
-            "all requests (page 40)": "/admin/requests?state=all&page=40",
-            "service desk dashboard": "/desk",
-            "dashboard JSON": "/api/v1/desk/dashboard",
-            "requests JSON (offset 1000)": "/api/v1/requests?offset=1000&limit=25",
-        }
+        pages = dict(PAGES[k] for k in keys)
         lua = home / "report.lua"
         lua.write_text(WRK_LUA)
         for name, path in pages.items():
             r = httpx.get(base + path, headers={"Cookie": cookie}, timeout=30)
             assert r.status_code == 200, (path, r.status_code, r.text[:300])
+            load = round(os.getloadavg()[0], 2)
             if shutil.which("wrk"):
                 res = run_wrk(base + path, cookie, args.clients, args.seconds, lua)
             else:
                 res = asyncio.run(_httpx_load(base + path, cookie, args.clients, args.seconds))
-            res.update(page=name, path=path, clients=args.clients)
+            res.update(page=name, path=path, clients=args.clients, load_1min_before=load)
             results.append(res)
             print(json.dumps(res), flush=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
         log.close()
         shutil.rmtree(home, ignore_errors=True)
         if pg_dir:
@@ -260,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "database": url.split(":", 1)[0], "users": args.users, "requests": args.requests,
-        "workers": args.workers,
+        "workers": args.workers, "reuse_port": args.reuse_port,
+        "load_average_at_start": load_start,
         "cpus": os.cpu_count(), "seed_s": round(seed_s, 1), "results": results,
     }  # fmt: skip
     from rus._io import atomic_write_text

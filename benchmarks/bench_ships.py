@@ -11,7 +11,8 @@ of its whole process tree sampled every 50 ms (psutil):
 
 1. ``read``: reading the measurement TIFF (every pixel, through the lazy reader), the floor;
 2. ``rus``: ``rus ships PRODUCT --out DIR`` end to end (read, calibrate, land mask, CFAR,
-   cluster, attributes, write GPKG/GeoJSON/KML/CSV/PNG/item.json);
+   cluster, attributes, exact land test of the detections, write
+   GPKG/GeoJSON/KML/CSV/PNG/item.json);
 3. ``baseline``: the same reader and land mask, then a straightforward CFAR with
    ``scipy.ndimage.uniform_filter`` (float64 box means of x, x^2 and the valid count) on row
    bands as large as memory allows, ``scipy.ndimage.label`` on the whole mask, and the same
@@ -226,6 +227,9 @@ def main() -> None:
         "cpu_s": r["cpu_s"],
         "peak_rss_gb": r["peak_rss_gb"],
         "ships": summary["ships"],
+        "flagged_pixels": summary["flagged_pixels"],
+        "clusters": summary["clusters"],
+        "removed_on_land": summary["removed_on_land"],
         "timings_s": summary["timings_s"],
     }
     print("rus", res["rus"], flush=True)

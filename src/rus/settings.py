@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     capacity_cores: int = Field(default=512, description="Platform cores (desk totals).")
     capacity_ram_gb: int = Field(default=4096, description="Platform RAM in GB (desk totals).")
     capacity_disk_tb: float = Field(default=500.0, description="Platform disk in TB (desk).")
+    portal_threads: int = Field(
+        default=8, ge=1, description="Threads per portal process for blocking request work."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -108,6 +108,11 @@ def test_remove_small_patches() -> None:
     assert info0["patches_removed"] == 0
     with pytest.raises(ToolboxError, match="2-D"):
         burn.remove_small_patches(sev[None], 3)
+    # a column-major map (no flat view) is cleaned in place just the same
+    fortran = np.asfortranarray(sev)
+    cleaned_f, info_f = burn.remove_small_patches(fortran, 25, inplace=True)
+    assert cleaned_f is fortran and info_f == info
+    np.testing.assert_array_equal(fortran, out)
 
 
 def test_vectorize_and_perimeters() -> None:

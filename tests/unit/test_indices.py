@@ -123,3 +123,16 @@ def test_numpy_kernel_matches_xarray_api(crop: dict[str, xr.DataArray]) -> None:
     assert np.isnan(d[0, :5]).all() and np.isfinite(d[1]).all()
     zero = indices.nbr_array(np.zeros(2, np.float32), np.zeros(2, np.float32))
     assert np.isnan(zero).all()
+    # into given (strided) outputs, with a mask: the same values, NaN where masked
+    bands = [a.to_numpy() for a in (nir, swir2, nir_post, swir2_post)]
+    outs = tuple(np.full((d.shape[0], d.shape[1] + 3), 9.0, np.float32) for _ in range(3))
+    views = tuple(o[:, 1:-2] for o in outs)
+    invalid = np.zeros(d.shape, bool)
+    invalid[1, :7] = True
+    got = indices.burn_ratio_arrays(*bands, out=views, invalid=invalid)  # type: ignore[arg-type]
+    for g, v, o, want in zip(got, views, outs, (d, r, rd), strict=True):
+        assert np.shares_memory(g, v)
+        np.testing.assert_array_equal(o[:, 0], 9.0)
+        assert np.isnan(v[1, :7]).all()
+        keep = ~invalid
+        np.testing.assert_array_equal(v[keep], want[keep])

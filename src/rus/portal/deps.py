@@ -7,15 +7,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from rus.db.base import session_scope
 from rus.db.models.accounts import User
+from rus.portal.cache import TTLCache
 from rus.portal.errors import CsrfFailed
 from rus.services.accounts import AccountPolicy, require_role, user_for_api_token
 from rus.services.errors import AuthenticationFailed
@@ -28,17 +30,65 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """A session per request: committed when the endpoint returns, rolled back on error."""
+def _end_session(session: Session, commit: bool) -> None:
+    """Commit (or roll back) and close ``session``: the database side of ending a request."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A session per request: committed when the endpoint returns, rolled back on error.
+
+    Opening a session does no I/O (it connects on first use), so it happens on the event loop;
+    ending it runs in the thread pool, and only when the session did touch the database.
+    After a committed unsafe request (a possible write), this process's cached list counts
+    are dropped so that its pages show the change at once.
+    """
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    with session_scope(factory) as session:
+    session = factory()
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):  # roll back even when the request was cancelled
+            await run_in_threadpool(_end_session, session, False)
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_end_session, session, True)
+    else:
+        session.close()
+    if request.method not in SAFE_METHODS:
+        request.app.state.count_cache.clear()
+
+
+def cached_request_count(
+    request: Request, session: Session, user: User, state: str | None, mine: bool = False
+) -> int | None:
+    """The total of a staff-wide request list, from a short per-process cache.
+
+    Only lists that do not depend on who asks (staff, not ``mine``) are cached; for the others
+    it returns None and ``list_requests`` counts itself. Values are at most ``COUNT_CACHE_TTL_S``
+    old when another process wrote, and dropped at once after a write in this one.
+    """
+    from rus.services.requests import count_requests, is_staff
+
+    if mine or not is_staff(user):
+        return None
+    cache: TTLCache = request.app.state.count_cache
+    count: int = cache.get_or_compute(
+        f"requests:{state or 'all'}", lambda: count_requests(session, user, state)
+    )
+    return count
 
 
 def csrf_token(request: Request) -> str:
@@ -95,7 +145,7 @@ async def csrf_valid(request: Request) -> bool:
     )
 
 
-def check_csrf(ok: Annotated[bool, Depends(csrf_valid)]) -> None:
+async def check_csrf(ok: Annotated[bool, Depends(csrf_valid)]) -> None:
     """Refuse (``CsrfFailed``) an unsafe request without the session's CSRF token."""
     if not ok:
         raise CsrfFailed("missing or wrong CSRF token: reload the page and try again")
@@ -130,7 +180,9 @@ def get_optional_user(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-def get_current_user(user: OptionalUser, csrf_ok: Annotated[bool, Depends(csrf_valid)]) -> User:
+async def get_current_user(
+    user: OptionalUser, csrf_ok: Annotated[bool, Depends(csrf_valid)]
+) -> User:
     """The logged-in user (``AuthenticationFailed`` otherwise); CSRF-checked for unsafe calls."""
     if user is None:
         raise AuthenticationFailed("log in first (or send an API token as 'Authorization: Bearer')")
@@ -139,26 +191,26 @@ def get_current_user(user: OptionalUser, csrf_ok: Annotated[bool, Depends(csrf_v
     return user
 
 
-def get_staff_user(user: CurrentUser) -> User:
+async def get_staff_user(user: CurrentUser) -> User:
     """The current user if operator or admin."""
     require_role(user, "operator", "admin")
     return user
 
 
-def get_admin_user(user: CurrentUser) -> User:
+async def get_admin_user(user: CurrentUser) -> User:
     """The current user if admin."""
     require_role(user, "admin")
     return user
 
 
-def get_mail(settings: SettingsDep) -> MailConfig:
+async def get_mail(settings: SettingsDep) -> MailConfig:
     """Mail configuration."""
     from rus.services.mail import mail_config
 
     return mail_config(settings)
 
 
-def get_policy(settings: SettingsDep) -> AccountPolicy:
+async def get_policy(settings: SettingsDep) -> AccountPolicy:
     """Account policy (link lifetimes, login rate limit)."""
     return AccountPolicy(
         base_url=settings.base_url,
@@ -168,7 +220,7 @@ def get_policy(settings: SettingsDep) -> AccountPolicy:
     )
 
 
-def get_notifier(settings: SettingsDep, mail: MailDep) -> Notifier:
+async def get_notifier(settings: SettingsDep, mail: MailDep) -> Notifier:
     """Where decision notices go."""
     return Notifier(mail=mail, base_url=settings.base_url)
 

@@ -349,10 +349,18 @@ def scale_to_reflectance(
     table = _reflectance_table(dn.dtype, scale, offset, nodata)
     if dn.chunks is not None:
         data = dn.data.map_blocks(
-            _scale_block, scale, offset, nodata, table, dtype=np.float32, name="reflectance"
+            _scale_block,
+            dtype=np.float32,
+            token="reflectance",
+            scale=scale,
+            offset=offset,
+            nodata=nodata,
+            table=table,
         )
     else:
-        data = _scale_block(np.asarray(dn.values), scale, offset, nodata, table)
+        data = _scale_block(
+            np.asarray(dn.values), scale=scale, offset=offset, nodata=nodata, table=table
+        )
     out = dn.copy(data=data)
     out.attrs = {
         **{k: v for k, v in dn.attrs.items() if k not in {"units", "long_name"}},
@@ -378,12 +386,13 @@ def _reflectance_table(
     if dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
         return None
     dn = np.arange(np.iinfo(dtype).max + 1, dtype=dtype)
-    table = _scale_block(dn, scale, offset, nodata, None)
+    table = _scale_block(dn, scale=scale, offset=offset, nodata=nodata, table=None)
     return np.asarray(table)
 
 
 def _scale_block(
     dn: np.ndarray[Any, Any],
+    *,
     scale: float,
     offset: float,
     nodata: float | None,

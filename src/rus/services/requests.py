@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, Integer, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from rus.db.base import utcnow
@@ -184,6 +185,58 @@ def get_request(session: Session, user: User, request_id: int) -> ServiceRequest
     return req
 
 
+def _by_owner(user: User, mine: bool) -> bool:
+    return mine or not is_staff(user)
+
+
+def _list_conditions(by_owner: bool, by_state: bool) -> list[Any]:
+    conds: list[Any] = []
+    if by_owner:
+        conds.append(ServiceRequest.owner_id == bindparam("owner_id"))
+    if by_state:
+        conds.append(ServiceRequest.state == bindparam("state"))
+    return conds
+
+
+@cache
+def _count_statement(by_owner: bool, by_state: bool) -> Executable:
+    """The count query of one list shape, built once (values come as bound parameters)."""
+    conds = _list_conditions(by_owner, by_state)
+    return select(func.count()).select_from(ServiceRequest).where(*conds)
+
+
+@cache
+def _page_statement(by_owner: bool, by_state: bool) -> Executable:
+    """The page query of one list shape, built once (values come as bound parameters).
+
+    A deferred join: it pages through the index alone, then fetches the page's rows and owners.
+    """
+    conds = _list_conditions(by_owner, by_state)
+    order = (ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+    page_ids = (
+        select(ServiceRequest.id)
+        .where(*conds)
+        .order_by(*order)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    ).scalar_subquery()
+    return (
+        select(*SUMMARY_COLUMNS, User.email.label("owner_email"))
+        .join(User, User.id == ServiceRequest.owner_id)
+        .where(ServiceRequest.id.in_(page_ids))
+        .order_by(*order)
+    )
+
+
+def count_requests(
+    session: Session, user: User, state: str | None = None, mine: bool = False
+) -> int:
+    """How many requests ``list_requests`` would page through (same visibility rules)."""
+    stmt = _count_statement(_by_owner(user, mine), bool(state))
+    params = {"owner_id": user.id, "state": state}
+    return session.connection().execute(stmt, params).scalar() or 0
+
+
 SUMMARY_COLUMNS = (
     ServiceRequest.id,
     ServiceRequest.title,
@@ -203,32 +256,23 @@ def list_requests(
     limit: int = 25,
     state: str | None = None,
     mine: bool = False,
+    total: int | None = None,
 ) -> tuple[list[Any], int]:
     """Requests visible to ``user`` (newest first, paginated) and their total count.
 
     Rows carry the summary columns (``id``, ``title``, ``kind``, ``state``, ``support_level``,
     ``owner_id``, ``owner_email``, ``created_at``, ``expires_at``), not whole requests: lists
-    stay cheap with tens of thousands of requests.
+    stay cheap with tens of thousands of requests. ``total``, when the caller already knows it
+    (a cached ``count_requests``), skips the count query. Both queries are built once per list
+    shape and run as plain SQL on the session's connection (no ORM loading: rows are columns).
     """
     if limit < 1 or limit > 200 or offset < 0:
         raise ValidationFailed("limit must be 1..200 and offset >= 0")
-    conds: list[Any] = []
-    if mine or not is_staff(user):
-        conds.append(ServiceRequest.owner_id == user.id)
-    if state:
-        conds.append(ServiceRequest.state == state)
-    total = session.scalar(select(func.count()).select_from(ServiceRequest).where(*conds)) or 0
-    order = (ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
-    # deferred join: page through the index alone, then fetch the page's rows and owners
-    page_ids = (
-        select(ServiceRequest.id).where(*conds).order_by(*order).offset(offset).limit(limit)
-    ).scalar_subquery()
-    rows = session.execute(
-        select(*SUMMARY_COLUMNS, User.email.label("owner_email"))
-        .join(User, User.id == ServiceRequest.owner_id)
-        .where(ServiceRequest.id.in_(page_ids))
-        .order_by(*order)
-    ).all()
+    if total is None:
+        total = count_requests(session, user, state, mine)
+    stmt = _page_statement(_by_owner(user, mine), bool(state))
+    params = {"owner_id": user.id, "state": state, "offset": offset, "limit": limit}
+    rows = session.connection().execute(stmt, params).all()
     return list(rows), total
 
 

@@ -269,11 +269,13 @@ def remove_small_patches(
     out = severity if inplace else severity.copy()
     if count == 0 or min_size <= 1:
         return out, {"patches_kept": count, "patches_removed": 0, "pixels_removed": 0}
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    # sizes from the burned pixels only (a few percent of a tile), not the whole label image
+    where = np.flatnonzero(labels)
+    patch = labels.ravel()[where]
+    sizes = np.bincount(patch, minlength=count + 1)
     small = sizes < min_size
     small[0] = False
-    drop = small[labels]
-    out[drop] = UNBURNED
+    out[np.unravel_index(where[small[patch]], out.shape)] = UNBURNED
     removed = int(small.sum())
     return out, {
         "patches_kept": count - removed,

@@ -218,21 +218,28 @@ def burn_indices(
 # -- NumPy kernels (one block at a time; used by fused chains) ------------------------------------
 
 
-def nbr_array(nir: np.ndarray, swir2: np.ndarray) -> np.ndarray:
+def nbr_array(nir: np.ndarray, swir2: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     """NBR of two NumPy arrays in their floating precision; NaN where ``nir + swir2 == 0``.
 
-    The same formula as :func:`nbr` with fewer temporaries, for per-block kernels.
+    The same formula as :func:`nbr` with fewer temporaries, for per-block kernels; ``out``
+    (optional) receives the result.
     """
     total = nir + swir2
-    out = nir - swir2
+    out = np.subtract(nir, swir2, out=out)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(out, total, out=out)
-    out[total == 0] = np.nan
+    np.copyto(out, np.nan, where=total == 0)
     return np.asarray(out)
 
 
 def burn_ratio_arrays(
-    nir_pre: np.ndarray, swir2_pre: np.ndarray, nir_post: np.ndarray, swir2_post: np.ndarray
+    nir_pre: np.ndarray,
+    swir2_pre: np.ndarray,
+    nir_post: np.ndarray,
+    swir2_post: np.ndarray,
+    *,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    invalid: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(dNBR, RBR, RdNBR)`` of NumPy reflectance blocks (same formulas as the xarray API).
 
@@ -240,6 +247,11 @@ def burn_ratio_arrays(
     ----------
     nir_pre, swir2_pre, nir_post, swir2_post
         Floating arrays of one shape (float32 keeps float32).
+    out
+        Optional ``(dnbr, rbr, rdnbr)`` arrays (views allowed) that receive the results, so that
+        a kernel writes straight into its output tiles.
+    invalid
+        Optional boolean mask (e.g. clouds): all three results are NaN there.
 
     Returns
     -------
@@ -249,11 +261,15 @@ def burn_ratio_arrays(
     """
     pre = nbr_array(nir_pre, swir2_pre)
     post = nbr_array(nir_post, swir2_post)
-    d = pre - post
+    if invalid is not None:
+        np.copyto(pre, np.nan, where=invalid)  # NaN in NBR_pre gives NaN in all three
+    d_out, rbr_out, rd_out = out if out is not None else (None, None, None)
+    d = np.subtract(pre, post, out=d_out)
     one = np.asarray(RBR_OFFSET, dtype=pre.dtype)
+    tmp = np.add(pre, one, out=post)  # post is no longer needed: reuse its memory
     with np.errstate(divide="ignore", invalid="ignore"):
-        rbr_ = d / (pre + one)
-        root = np.sqrt(np.abs(pre))
-        root[root == 0] = np.nan
-        rd = d / root
+        rbr_ = np.divide(d, tmp, out=rbr_out)
+        root = np.sqrt(np.abs(pre, out=pre), out=pre)
+        np.copyto(root, np.nan, where=root == 0)
+        rd = np.divide(d, root, out=rd_out)
     return d, rbr_, rd

@@ -58,18 +58,19 @@ def _block(
     (r0, r1), (c0, c1) = block_info[0]["array-location"]
     n0, s0, n1, s1 = arrays[:4]
     rest = list(arrays[4:])
-    finite = np.isfinite(n0) & np.isfinite(s0) & np.isfinite(n1) & np.isfinite(s1)
+    finite = np.isfinite(n0)
+    scratch = np.empty_like(finite)
+    for band in (s0, n1, s1):
+        finite &= np.isfinite(band, out=scratch)
     valid = finite.copy()
     masked = [0, 0]
     for i in (0, 1):
         if has_scl[i]:
-            hit = luts[i][rest.pop(0)]
+            hit = luts[i].take(rest.pop(0))
             masked[i] = int(np.count_nonzero(hit))
-            valid &= ~hit
-    d, rbr, rd = burn_ratio_arrays(n0, s0, n1, s1)
-    invalid = ~valid
-    for arr in (d, rbr, rd):
-        arr[invalid] = np.nan
+            valid &= np.logical_not(hit, out=hit)
+    invalid = np.logical_not(valid, out=valid)
+    d, rbr, rd = burn_ratio_arrays(n0, s0, n1, s1, invalid=invalid)
     sev = burn.classify_array(rbr if index == "rbr" else d, thresholds)
     outs["dnbr"][r0:r1, c0:c1] = d
     outs["rbr"][r0:r1, c0:c1] = rbr
@@ -81,7 +82,12 @@ def _block(
     sw = s1[oy::step, ox::step]
     outs["thumb_swir2"][ty : ty + sw.shape[0], tx : tx + sw.shape[1]] = sw
     outs["thumb_nir"][ty : ty + sw.shape[0], tx : tx + sw.shape[1]] = n1[oy::step, ox::step]
-    counts = [int(np.count_nonzero(~finite)), masked[0], masked[1], int(np.count_nonzero(sev))]
+    counts = [
+        int(finite.size - np.count_nonzero(finite)),
+        masked[0],
+        masked[1],
+        int(np.count_nonzero(sev)),
+    ]
     return np.asarray([counts], dtype=np.int64)
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,41 +122,42 @@ def compute(*objs: Any, scheduler: Any = None) -> tuple[Any, ...]:
     return tuple(dask.compute(*objs, scheduler=scheduler))
 
 
-@contextmanager
 def land_source(
-    scene: Scene, params: ShipDetectionParams
-) -> Iterator[tuple[GridMask | None, Predicate | None]]:
+    scene: Scene, params: ShipDetectionParams, *, exact: bool = True
+) -> tuple[GridMask | None, Predicate | None]:
     """The scene's land mask (GSHHG, user file, or none) and its exact ``(lon, lat)`` land test.
 
     The mask is kept per 4 x 4 pixel cell with the shoreline buffer; the exact test (GSHHG
-    polygons or the user's file) checks the detections at the end. For GSHHG on big scenes in a
-    fresh process (the CLI) both are answered by one worker process that holds the 1.3 GB of
-    polygons until the context ends, so they are loaded once and never in this process.
+    polygons or the user's file) checks the detections at the end (None with ``exact=False``).
+    Big scenes in a fresh process (the CLI) look GSHHG up in worker processes, so that its
+    1.3 GB lookup structure never adds to this process's memory; the exact test then uses the
+    GSHHG polygons clipped to the scene.
     """
     if params.land_mask == "none":
-        yield None, None
-        return
+        return None, None
     if params.land_mask == "gshhg":
         from rus.products.landmask import is_loaded
 
         big = scene.shape[0] * scene.shape[1] > ISOLATE_LANDMASK_PIXELS
-        with GshhgLookup(isolate=big and not is_loaded()) as gshhg:
+        gshhg = GshhgLookup(isolate=big and not is_loaded(), exact=exact)
+        try:
             cells = gshhg.cells(scene.to_lonlat, scene.shape)
-            mask = GridMask(cells, 4, scene.shape, scene.spacing, params.shoreline_buffer_m)
-            yield mask, gshhg.is_land
-        return
+        except ToolboxError as exc:
+            raise ChainError(f"{scene.name}: {exc}") from exc
+        mask = GridMask(cells, 4, scene.shape, scene.spacing, params.shoreline_buffer_m)
+        return mask, (gshhg.is_land if exact else None)
     try:
         pred = user_predicate(Path(params.land_mask))
         cells = grid_cells(pred, scene.to_lonlat, scene.shape)
     except ToolboxError as exc:
         raise ChainError(str(exc)) from exc
-    yield GridMask(cells, 4, scene.shape, scene.spacing, params.shoreline_buffer_m), pred
+    mask = GridMask(cells, 4, scene.shape, scene.spacing, params.shoreline_buffer_m)
+    return mask, (pred if exact else None)
 
 
 def land_mask(scene: Scene, params: ShipDetectionParams) -> GridMask | None:
     """The land mask of the scene (GSHHG, user file, or none) with the shoreline buffer."""
-    with land_source(scene, params) as (mask, _exact):
-        return mask
+    return land_source(scene, params, exact=False)[0]
 
 
 def _warn(msgs: list[str], text: str) -> None:
@@ -356,9 +355,9 @@ def detect_in_scene(
             f"({rows} x {cols} px): ring statistics use the clipped window",
         )
     t0 = time.perf_counter()
-    with land_source(scene, params) as (land, exact):
-        timings = {"land_mask_s": time.perf_counter() - t0}
-        return _detect(scene, params, windows, t, land, exact, msgs, timings, scheduler)
+    land, exact = land_source(scene, params)
+    timings = {"land_mask_s": time.perf_counter() - t0}
+    return _detect(scene, params, windows, t, land, exact, msgs, timings, scheduler)
 
 
 def _detect(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel, Field
 
-from rus.portal.deps import CurrentUser, SessionDep, SettingsDep
+from rus.portal.deps import CurrentUser, SessionDep, SettingsDep, cached_request_count
 from rus.portal.uploads import read_upload_text
 from rus.services import requests as svc
 from rus.services.aoi import parse_aoi
@@ -53,6 +53,7 @@ def summary(req: object) -> RequestSummary:
 
 @router.get("/requests", response_model=Page[RequestSummary])
 def list_requests(
+    request: Request,
     user: CurrentUser,
     session: SessionDep,
     offset: int = 0,
@@ -61,7 +62,8 @@ def list_requests(
     mine: bool = False,
 ) -> Page[RequestSummary]:
     """Requests visible to the caller (own ones; all for operators/admins), newest first."""
-    rows, total = svc.list_requests(session, user, offset, limit, state, mine)
+    total = cached_request_count(request, session, user, state, mine)
+    rows, total = svc.list_requests(session, user, offset, limit, state, mine, total)
     return Page(items=[summary(r) for r in rows], total=total, offset=offset, limit=limit)
 
 

@@ -7,7 +7,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from rus.portal.deps import AdminUser, NotifierDep, SessionDep, SettingsDep, StaffUser
+from rus.portal.deps import (
+    AdminUser,
+    NotifierDep,
+    SessionDep,
+    SettingsDep,
+    StaffUser,
+    cached_request_count,
+)
 from rus.portal.forms import FormDep, error_sentences, text
 from rus.portal.rendering import flash, render
 from rus.portal.routers.api_admin import cached_dashboard, export_csv
@@ -33,8 +40,9 @@ def queue(
     """The review queue (default: submitted requests, oldest last), any state on demand."""
     state_filter = state if state in STATE_FILTERS else None
     page = max(page, 1)
+    total = cached_request_count(request, session, staff, state_filter)
     rows, total = svc.list_requests(
-        session, staff, (page - 1) * PAGE_SIZE, PAGE_SIZE, state=state_filter
+        session, staff, (page - 1) * PAGE_SIZE, PAGE_SIZE, state=state_filter, total=total
     )
     return render(
         request,

@@ -7,14 +7,14 @@ its bright return, and a "ship" lands on land. After clustering, every pixel and
 each kept detection are therefore tested exactly (a few thousand points, milliseconds) against
 the same land source, and detections that touch land are removed and reported.
 
-:class:`GshhgLookup` keeps the GSHHG polygons (about 1.3 GB) loaded in one worker process for
-the whole run when asked to, so that both the mask cells and the exact test are answered there
-and the polygons are neither loaded twice nor held by the calling process.
+:class:`GshhgLookup` gives the mask cells and that exact test. On big scenes it computes the
+cells in a worker process (the 1.3 GB GSHHG lookup structure never enters the calling process)
+and, at the same time in a second worker, the GSHHG polygons clipped to the scene (some 10^4
+vertices), which then answer the exact test here with shapely, after both workers have ended.
 """
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,11 @@ import numpy.typing as npt
 
 from rus.toolbox.errors import ToolboxError
 from rus.toolbox.sar.masking import Predicate, ToLonLat, corner_lonlat
+
+Box = tuple[float, float, float, float]
+
+#: Margin (degrees) added around a scene's box before clipping the GSHHG polygons.
+CLIP_MARGIN_DEG = 0.02
 
 
 def _cells_worker(
@@ -32,50 +37,118 @@ def _cells_worker(
     return _gshhg_cells_worker(lon_g, lat_g, shape)
 
 
-def _exact_worker(
-    lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
-) -> npt.NDArray[np.bool_]:
-    from rus.products.landmask import is_land
+def _clip_worker(boxes: list[Box]) -> Any:
+    import shapely
 
-    return is_land(lon, lat)
+    from rus.products.landmask import gshhg_polygons
+
+    parts = [shapely.get_parts(gshhg_polygons(*b)) for b in boxes]
+    return shapely.multipolygons(np.concatenate(parts))
+
+
+def scene_boxes(
+    lon: npt.ArrayLike, lat: npt.ArrayLike, margin: float = CLIP_MARGIN_DEG
+) -> list[Box]:
+    """Lon/lat boxes ``(west, south, east, north)`` that cover the points, split at 180 degrees.
+
+    Parameters
+    ----------
+    lon, lat
+        Points of the scene (e.g. its cell corners), degrees.
+    margin
+        Degrees added on every side.
+    """
+    lo = ((np.asarray(lon, np.float64).ravel() + 180.0) % 360.0) - 180.0
+    la = np.asarray(lat, np.float64).ravel()
+    if lo.size == 0 or not (np.isfinite(lo).all() and np.isfinite(la).all()):
+        raise ToolboxError("land test: the scene's corners are empty or not finite")
+    s = max(float(la.min()) - margin, -90.0)
+    n = min(float(la.max()) + margin, 90.0)
+    if float(lo.max() - lo.min()) <= 180.0:
+        return [(max(float(lo.min()) - margin, -180.0), s, min(float(lo.max()) + margin, 180.0), n)]
+    east_part, west_part = lo[lo >= 0], lo[lo < 0]  # the scene crosses the antimeridian
+    return [
+        (max(float(east_part.min()) - margin, 0.0), s, 180.0, n),
+        (-180.0, s, min(float(west_part.max()) + margin, 0.0), n),
+    ]
+
+
+class ClippedLand:
+    """Exact ``(lon, lat) -> land`` from GSHHG polygons clipped to a few boxes.
+
+    Parameters
+    ----------
+    geometry
+        shapely (Multi)Polygon of the land inside ``boxes``.
+    boxes
+        The clip boxes; points outside them are an error (the polygons there are unknown).
+    """
+
+    def __init__(self, geometry: Any, boxes: list[Box]) -> None:
+        import shapely
+
+        self.geometry = geometry
+        self.boxes = list(boxes)
+        shapely.prepare(self.geometry)
+
+    def __call__(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        import shapely
+
+        lo = ((np.asarray(lon, np.float64) + 180.0) % 360.0) - 180.0
+        la = np.asarray(lat, np.float64)
+        inside = np.zeros(lo.shape, dtype=bool)
+        for w, s, e, n in self.boxes:
+            inside |= (lo >= w) & (lo <= e) & (la >= s) & (la <= n)
+        if not inside.all():
+            raise ToolboxError(
+                f"land test: {int((~inside).sum())} point(s) lie outside the area whose GSHHG "
+                "polygons were loaded"
+            )
+        return np.asarray(shapely.contains_xy(self.geometry, lo, la), dtype=bool)
 
 
 class GshhgLookup:
-    """GSHHG land lookups for one run: grid cells, then exact point tests.
+    """GSHHG land for one scene: the mask cells, then an exact point test.
 
     Parameters
     ----------
     isolate
-        Answer every lookup in one short-lived worker process (spawned on first use, ended by
-        :meth:`close`): the 1.3 GB of GSHHG polygons are loaded there once and never count
-        against the calling process. Otherwise the lookups run here.
+        Compute the cells in a worker process, and the polygons clipped to the scene for the
+        exact test in a second one at the same time; both end before :meth:`cells` returns,
+        so the 1.3 GB lookup structure never counts against the calling process. Otherwise
+        everything runs here with :func:`rus.products.landmask.is_land`.
+    exact
+        Prepare the exact test (with ``isolate``: the clipped polygons).
 
     Examples
     --------
-    >>> with GshhgLookup(isolate=True) as gshhg:  # doctest: +SKIP
-    ...     cells = gshhg.cells(scene.to_lonlat, scene.shape)
-    ...     on_land = gshhg.is_land(lon, lat)
+    >>> gshhg = GshhgLookup(isolate=True)  # doctest: +SKIP
+    >>> cells = gshhg.cells(scene.to_lonlat, scene.shape)
+    >>> on_land = gshhg.is_land(lon, lat)
     """
 
-    def __init__(self, *, isolate: bool = False) -> None:
+    def __init__(self, *, isolate: bool = False, exact: bool = True) -> None:
         self.isolate = isolate
-        self._pool: Any = None
-
-    def _call(self, fn: Any, *args: Any) -> npt.NDArray[np.bool_]:
-        if not self.isolate:
-            return np.asarray(fn(*args), dtype=bool)
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
-        return np.asarray(self._pool.submit(fn, *args).result(), dtype=bool)
+        self.exact = exact
+        self.clipped: ClippedLand | None = None
 
     def cells(self, to_lonlat: ToLonLat, shape: tuple[int, int]) -> npt.NDArray[np.bool_]:
         """Land cells of an image grid (see :func:`rus.toolbox.sar.masking.gshhg_cells`)."""
         lon_g, lat_g = corner_lonlat(to_lonlat, shape)
-        return self._call(_cells_worker, lon_g, lat_g, shape)
+        if not self.isolate:
+            return np.asarray(_cells_worker(lon_g, lat_g, shape), dtype=bool)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        boxes = scene_boxes(lon_g, lat_g)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=2 if self.exact else 1, mp_context=ctx) as pool:
+            fut_cells = pool.submit(_cells_worker, lon_g, lat_g, shape)
+            fut_clip = pool.submit(_clip_worker, boxes) if self.exact else None
+            cells = np.asarray(fut_cells.result(), dtype=bool)
+            if fut_clip is not None:
+                self.clipped = ClippedLand(fut_clip.result(), boxes)
+        return cells
 
     def is_land(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Exact GSHHG (full resolution polygons) test of points, True on land."""
@@ -85,24 +158,13 @@ class GshhgLookup:
             raise ToolboxError(f"land test: lon {lo.shape} and lat {la.shape} differ in shape")
         if lo.size == 0:
             return np.zeros(lo.shape, dtype=bool)
-        return self._call(_exact_worker, lo, la).reshape(lo.shape)
+        if self.clipped is not None:
+            return self.clipped(lo, la)
+        if self.isolate:
+            raise ToolboxError("land test: call cells() first (the polygons are not loaded)")
+        from rus.products.landmask import is_land
 
-    def close(self) -> None:
-        """End the worker process (if any); later lookups start a new one."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-    def __enter__(self) -> GshhgLookup:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        return is_land(lo, la)
 
 
 def detections_on_land(

@@ -432,8 +432,7 @@ def gshhg_cells(
     """
     from rus.toolbox.sar.land_check import GshhgLookup
 
-    with GshhgLookup(isolate=isolate) as gshhg:
-        return gshhg.cells(to_lonlat, shape)
+    return GshhgLookup(isolate=isolate, exact=False).cells(to_lonlat, shape)
 
 
 def vector_predicate(path: Path) -> Predicate:
