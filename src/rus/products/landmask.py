@@ -6,22 +6,13 @@ takes a few seconds once per process; lookups are ~1 M points per second per cor
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from rus.products.errors import ProductError
-
-
-class PixelToLonLat(Protocol):
-    """Anything with a vectorised ``pixel_to_lonlat(line, pixel) -> (lon, lat)``."""
-
-    def pixel_to_lonlat(
-        self, line: npt.ArrayLike, pixel: npt.ArrayLike
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 
 
 @lru_cache(maxsize=1)
@@ -74,76 +65,6 @@ def is_land(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         else (mask.contains_many(flat_lon, flat_lat))
     )
     return np.asarray(out, dtype=bool).reshape(shape)
-
-
-def land_mask_for_grid(
-    to_lonlat: Callable[
-        [npt.NDArray[np.float64], npt.NDArray[np.float64]],
-        tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
-    ],
-    shape: tuple[int, int],
-    *,
-    step: int = 16,
-    refine: bool = True,
-) -> npt.NDArray[np.bool_]:
-    """Land mask of an image grid, evaluated coarsely and refined along the coast.
-
-    The mask is evaluated at the centre of every ``step`` x ``step`` cell; cells whose 8 neighbours
-    do not all agree (the coastline passes nearby) are then evaluated at every pixel. The result is
-    exact wherever the coastline does not pass within one cell and costs ~1/step^2 of a per-pixel
-    evaluation elsewhere.
-
-    Parameters
-    ----------
-    to_lonlat
-        Vectorised ``(rows, cols) -> (lon, lat)`` of the grid (e.g. a GCP geolocation).
-    shape
-        ``(rows, cols)`` of the image.
-    step
-        Cell size in pixels of the coarse evaluation.
-    refine
-        Evaluate coastal cells per pixel.
-
-    Returns
-    -------
-    numpy.ndarray of bool, ``shape``, True on land.
-    """
-    rows, cols = shape
-    if rows <= 0 or cols <= 0:
-        raise ValueError(f"empty grid shape {shape}")
-    step = max(1, int(step))
-    nr, nc = -(-rows // step), -(-cols // step)
-    rc = np.minimum(np.arange(nr) * step + step // 2, rows - 1).astype(np.float64)
-    cc = np.minimum(np.arange(nc) * step + step // 2, cols - 1).astype(np.float64)
-    rr, ccg = np.meshgrid(rc, cc, indexing="ij")
-    lon, lat = to_lonlat(rr, ccg)
-    coarse = is_land(lon, lat)
-    full = np.repeat(np.repeat(coarse, step, axis=0), step, axis=1)[:rows, :cols]
-    if not refine or step == 1:
-        return np.ascontiguousarray(full)
-    pad = np.pad(coarse, 1, mode="edge")
-    mixed = np.zeros_like(coarse)
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            mixed |= pad[1 + dr : 1 + dr + nr, 1 + dc : 1 + dc + nc] != coarse
-    cells_r, cells_c = np.nonzero(mixed)
-    if cells_r.size == 0:
-        return np.ascontiguousarray(full)
-    offs = np.arange(step)
-    pr = (cells_r[:, None, None] * step + offs[None, :, None]) + 0 * offs[None, None, :]
-    pc = (cells_c[:, None, None] * step + offs[None, None, :]) + 0 * offs[None, :, None]
-    keep = (pr < rows) & (pc < cols)
-    pr, pc = pr[keep], pc[keep]
-    lon_f, lat_f = to_lonlat(pr.astype(np.float64), pc.astype(np.float64))
-    full[pr, pc] = is_land(lon_f, lat_f)
-    return np.ascontiguousarray(full)
-
-
-def land_mask_for_scene(
-    geolocation: PixelToLonLat, shape: tuple[int, int], *, step: int = 16, refine: bool = True
-) -> npt.NDArray[np.bool_]:
-    """Land mask (True on land) of a SAR scene on its (line, pixel) grid, from its geolocation."""
-    return land_mask_for_grid(geolocation.pixel_to_lonlat, shape, step=step, refine=refine)
 
 
 def gshhg_polygons(west: float, south: float, east: float, north: float) -> Any:

@@ -20,7 +20,6 @@ LUTs gives the model back: ``(DN**2 - noise) / A**2``.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -109,14 +108,6 @@ def land_texture(rng: np.random.Generator, shape: tuple[int, int]) -> VectorGrid
     return field_grid(10.0 ** (db / 10.0), LAND_CELL_PX)
 
 
-@functools.cache
-def gshhg_landmask() -> Any:
-    """The GSHHG full-resolution land mask of roaring-landmask (loaded once: a few seconds)."""
-    from roaring_landmask import RoaringLandmask
-
-    return RoaringLandmask.new()
-
-
 class LandMask:
     """Land/sea of image pixels from the offline GSHHG mask (roaring-landmask).
 
@@ -125,20 +116,14 @@ class LandMask:
     """
 
     def __init__(self, geoloc: GCPGeolocation) -> None:
-        self._mask = gshhg_landmask()
         self._geoloc = geoloc
 
     def points(self, line: NDArray[np.floating], pixel: NDArray[np.floating]) -> NDArray[np.bool_]:
         """Land flag of arbitrary image positions."""
+        from rus.products.landmask import is_land
+
         lon, lat = self._geoloc.pixel_to_lonlat(line, pixel)
-        flat = np.asarray(
-            self._mask.contains_many(
-                np.ascontiguousarray(lon.ravel(), dtype=np.float64),
-                np.ascontiguousarray(lat.ravel(), dtype=np.float64),
-            ),
-            dtype=bool,
-        )
-        return flat.reshape(np.shape(lon))
+        return is_land(lon, lat)
 
     def strip(self, r0: int, r1: int, width: int) -> NDArray[np.bool_]:
         """Land flag of every pixel of lines ``r0:r1`` (all ``width`` pixels)."""
