@@ -46,6 +46,23 @@ def test_simulate_then_info(tmp_path: Path) -> None:
     assert tif["crs"] == "EPSG:32629" and tif["shapes"]["20m"] == [150, 150]
 
 
+def test_simulate_l1c_then_info(tmp_path: Path) -> None:
+    out = tmp_path / "l1c"
+    proc = _rus("simulate", "s2-fire", str(out), "--shape", "120x120", "--level", "L1C", "--json")
+    assert proc.returncode == 0, proc.stderr
+    paths = json.loads(proc.stdout)
+    assert paths["level"] == "L1C" and Path(paths["pre"]).name.startswith("S2A_MSIL1C_")
+    assert {Path(p).name for p in paths["truth_clouds"].values()} == {
+        "truth_clouds_pre.tif",
+        "truth_clouds_post.tif",
+    }
+    desc = json.loads(_rus("info", paths["post"], "--json").stdout)
+    assert desc["level"] == "L1C" and desc["product_type"] == "S2MSI1C"
+    assert desc["bands"]["B10"] == [60.0] and "SCL" not in desc["bands"]
+    bad = _rus("simulate", "s2-fire", str(tmp_path / "x"), "--shape", "120x120", "--level", "L3")
+    assert bad.returncode == 2 and "level 'L3'" in bad.stderr
+
+
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "S2B_MSIL2A_20200101T000000_N0213_R001_T01AAA_20200101T000000.zip"
     bad.write_bytes(b"PK\x03\x04 truncated")

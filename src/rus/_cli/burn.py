@@ -66,7 +66,16 @@ def burn(
     water_classes: str | None = typer.Option(
         None, help="SCL classes masked from the pre-fire date only (default 6)."
     ),
-    no_scl: bool = typer.Option(False, "--no-scl", help="Do not mask with the SCL."),
+    no_scl: bool = typer.Option(False, "--no-scl", help="Same as --cloud-mask none."),
+    cloud_mask: str = typer.Option(
+        "auto",
+        "--cloud-mask",
+        help="auto (SCL of L2A, s2cloudless for L1C if installed), scl, s2cloudless "
+        "(L1C dates; needs pip install 'rus[cloudmask]') or none.",
+    ),
+    cloud_probability: float = typer.Option(
+        0.4, "--cloud-probability", help="s2cloudless probability threshold."
+    ),
     connectivity: int = typer.Option(8, help="Patch connectivity: 4 or 8."),
     index_overviews: bool = typer.Option(
         False, "--index-overviews", help="Also build overviews in dnbr/rbr/rdnbr.tif (slower)."
@@ -91,6 +100,8 @@ def burn(
         "nir": nir,
         "swir2": swir2,
         "use_scl": not no_scl,
+        "cloud_mask": cloud_mask,
+        "cloud_probability": cloud_probability,
         "min_mapping_unit_ha": mmu,
         "connectivity": connectivity,
         "index_overviews": index_overviews,

@@ -76,14 +76,33 @@ def simulate_s2_fire(
     shape: str = typer.Option("2196x2196", help="ROWSxCOLS at 10 m (full tile: 10980x10980)."),
     seed: int = typer.Option(0, help="Random seed (same seed, same products)."),
     aoi: str = typer.Option("pedrogao", help="Named AOI (pedrogao) or a WKT polygon in lon/lat."),
+    level: str = typer.Option(
+        "L2A", help="L2A (surface reflectance + SCL) or L1C (top-of-atmosphere, 13 bands)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the written paths as JSON."),
 ) -> None:
-    """Simulate a pre- and post-fire Sentinel-2 L2A SAFE pair with a burn scar, and its truth."""
+    """Simulate a pre- and post-fire Sentinel-2 L2A (or L1C) SAFE pair with a burn scar, and
+    its truth (severity, clouds)."""
     from rus.products.simulate.s2 import simulate_s2_fire as _simulate
 
-    result = _simulate(out, shape=parse_shape(shape), seed=seed, aoi=aoi, progress=not as_json)
+    result = _simulate(
+        out,
+        shape=parse_shape(shape),
+        seed=seed,
+        aoi=aoi,
+        progress=not as_json,
+        level=level.strip().upper(),
+    )
     if as_json:
-        echo_json({"pre": result.pre, "post": result.post, "truth": result.truth})
+        echo_json(
+            {
+                "pre": result.pre,
+                "post": result.post,
+                "truth": result.truth,
+                "truth_clouds": result.truth_clouds,
+                "level": result.level,
+            }
+        )
     else:
         console.print(
             f"wrote [bold]{result.pre}[/] and [bold]{result.post}[/] (SIMULATED), {result.truth}"

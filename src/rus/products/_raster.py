@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
+from rus.products._windows import _read_window
 from rus.products.errors import ProductError
 
 if TYPE_CHECKING:
@@ -217,27 +218,22 @@ def _axis_chunks(size: int, step: int) -> tuple[int, ...]:
     return (step,) * full + ((rest,) if rest else ())
 
 
-def _read_window(
-    path: str, bidx: int, row0: int, row1: int, col0: int, col1: int, dtype: str
-) -> np.ndarray[Any, Any]:
-    """Open ``path`` and read one window (runs inside a dask task, in any thread)."""
-    import warnings
+def band_windows(bf: BandFile, chunks: tuple[int, int] | None = None) -> list[tuple[Any, ...]]:
+    """The read arguments of every chunk of :func:`lazy_band` (same chunking), row-major.
 
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
-    from rasterio.windows import Window
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            ds_cm = rasterio.open(path)
-        with ds_cm as ds:
-            out = ds.read(bidx, window=Window(col0, row0, col1 - col0, row1 - row0))
-    except Exception as exc:  # surfaced at compute time: name the file and window
-        raise ProductError(
-            f"{path}: cannot read band {bidx} window rows {row0}:{row1} cols {col0}:{col1} ({exc})"
-        ) from exc
-    return np.asarray(out, dtype=dtype)
+    Each item is ``(path, bidx, row0, row1, col0, col1, dtype)``: what the dask task passes
+    to the reader, and the key :func:`rus.products._windows.prefetch_windows` takes.
+    """
+    ch = chunks or chunk_shape(bf)
+    out: list[tuple[Any, ...]] = []
+    r0 = 0
+    for h in _axis_chunks(bf.height, ch[0]):
+        c0 = 0
+        for w in _axis_chunks(bf.width, ch[1]):
+            out.append((bf.path, bf.bidx, r0, r0 + h, c0, c0 + w, bf.dtype))
+            c0 += w
+        r0 += h
+    return out
 
 
 def _token(bf: BandFile, chunks: tuple[int, int]) -> str:
@@ -288,14 +284,12 @@ def lazy_band(
     ych = _axis_chunks(bf.height, ch[0])
     xch = _axis_chunks(bf.width, ch[1])
     key = f"read-{name}-{_token(bf, ch)}"
-    graph: dict[Any, Any] = {}
-    r0 = 0
-    for i, h in enumerate(ych):
-        c0 = 0
-        for j, w in enumerate(xch):
-            graph[(key, i, j)] = (_read_window, bf.path, bf.bidx, r0, r0 + h, c0, c0 + w, bf.dtype)
-            c0 += w
-        r0 += h
+    windows = iter(band_windows(bf, ch))
+    graph: dict[Any, Any] = {
+        (key, i, j): (_read_window, *next(windows))
+        for i in range(len(ych))
+        for j in range(len(xch))
+    }
     hlg = HighLevelGraph.from_collections(key, graph, dependencies=[])
     arr = da.Array(hlg, key, chunks=(ych, xch), dtype=np.dtype(bf.dtype))  # type: ignore[no-untyped-call]
     t = bf.transform
@@ -460,6 +454,10 @@ class RasterProductBase:
             f"{self.source}: band {name!r} is not available at {resolution:g} m "
             f"(available: {', '.join(f'{r:g} m' for r in avail)}); resample explicitly"
         )
+
+    def band_file(self, name: str, resolution: float | None = None) -> BandFile:
+        """The file, band index, size, tiling and georeferencing of band ``name`` (no read)."""
+        return self._band_file(name, self._pick_resolution(name, resolution))
 
     def band(self, name: str, resolution: float | None = None) -> xr.DataArray:
         """Raw DN of band ``name`` (lazy, dask), dims (y, x), CRS/transform via rioxarray."""

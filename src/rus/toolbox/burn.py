@@ -265,8 +265,11 @@ def remove_small_patches(
     """
     if severity.ndim != 2:
         raise ToolboxError(f"minimum mapping unit: expected a 2-D map, got shape {severity.shape}")
-    labels, count = label_burned(severity, connectivity=connectivity)
     out = severity if inplace else severity.copy()
+    # label inside the bounding box of the burned pixels only (a fire is often a small part of
+    # a tile; labelling costs in proportion to the area labelled)
+    r0, r1, c0, c1 = _burned_bbox(severity)
+    labels, count = label_burned(severity[r0:r1, c0:c1], connectivity=connectivity)
     if count == 0 or min_size <= 1:
         return out, {"patches_kept": count, "patches_removed": 0, "pixels_removed": 0}
     # sizes from the burned pixels only (a few percent of a tile), not the whole label image
@@ -275,7 +278,8 @@ def remove_small_patches(
     sizes = np.bincount(patch, minlength=count + 1)
     small = sizes < min_size
     small[0] = False
-    out[np.unravel_index(where[small[patch]], out.shape)] = UNBURNED
+    rows, cols = np.unravel_index(where[small[patch]], labels.shape)
+    out[rows + r0, cols + c0] = UNBURNED
     removed = int(small.sum())
     return out, {
         "patches_kept": count - removed,
@@ -286,6 +290,27 @@ def remove_small_patches(
 
 def _pixel_area_m2(transform: Affine) -> float:
     return float(abs(transform.a * transform.e - transform.b * transform.d))
+
+
+def _burned_bbox(
+    severity: np.ndarray, min_code: int = BURNED_CODES[0]
+) -> tuple[int, int, int, int]:
+    """Rows ``r0:r1`` and columns ``c0:c1`` enclosing every pixel with a code >= ``min_code``
+    (an empty box ``0, 0, 0, 0`` when there is none)."""
+    hit = severity >= min_code
+    rows = np.flatnonzero(hit.any(axis=1))
+    if not rows.size:
+        return 0, 0, 0, 0
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(hit[r0:r1].any(axis=0))
+    return r0, r1, int(cols[0]), int(cols[-1]) + 1
+
+
+def count_outside(values: np.ndarray, lo: float, hi: float) -> int:
+    """Number of values below ``lo`` or above ``hi`` (NaN is not counted). One pass, no copy."""
+    from rus.toolbox._burn_kernels import count_outside as _count
+
+    return int(_count(np.ascontiguousarray(values, dtype=np.float32).ravel(), lo, hi))
 
 
 def vectorize_severity(
@@ -322,12 +347,10 @@ def vectorize_severity(
     if severity.dtype != np.uint8:
         severity = severity.astype(np.uint8)
     # work on the bounding box of the burned pixels only (a fire is a small part of a tile)
-    hit = severity >= min_code
-    rows, cols = np.flatnonzero(hit.any(axis=1)), np.flatnonzero(hit.any(axis=0))
-    if rows.size:
-        r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    r0, r1, c0, c1 = _burned_bbox(severity, min_code)
+    if r1 > r0:
         severity = np.ascontiguousarray(severity[r0:r1, c0:c1])
-        transform = transform @ Affine.translation(int(c0), int(r0))
+        transform = transform @ Affine.translation(c0, r0)
     labels, _ = label_burned(severity, connectivity=connectivity)
     mask = severity >= min_code
     geoms: list[Any] = []
@@ -424,21 +447,29 @@ def class_statistics(
         ``classes`` (code -> key, name, pixels, hectares, percent_of_valid), ``burned_ha``
         (codes 4..7), ``valid_pixels``, ``masked_pixels``, ``masked_fraction``, ``total_pixels``.
     """
-    counts = np.bincount(severity.ravel(), minlength=len(SEVERITY_CLASSES))
-    total = int(severity.size)
-    masked = int(counts[MASKED])
-    valid = total - masked
-    ha = pixel_area_m2 / 10_000.0
+    n_classes = len(SEVERITY_CLASSES)
     means: dict[int, float | None] = {}
     if index is not None:
         if index.shape != severity.shape:
             raise ToolboxError(
                 f"statistics: index shape {index.shape} differs from map {severity.shape}"
             )
+        from rus.toolbox._burn_kernels import class_sums
+
+        counts, sums, finite = class_sums(
+            np.ascontiguousarray(severity, dtype=np.uint8).ravel(),
+            np.ascontiguousarray(index, dtype=np.float32).ravel(),
+            n_classes,
+        )
         for c in SEVERITY_CLASSES[1:]:
-            values = index[severity == c.code] if counts[c.code] else index[:0]
-            finite = values[np.isfinite(values)]
-            means[c.code] = float(finite.mean(dtype=np.float64)) if finite.size else None
+            n_fin = int(finite[c.code])
+            means[c.code] = float(sums[c.code] / n_fin) if n_fin else None
+    else:
+        counts = np.bincount(severity.ravel(), minlength=n_classes)
+    total = int(severity.size)
+    masked = int(counts[MASKED])
+    valid = total - masked
+    ha = pixel_area_m2 / 10_000.0
     classes: dict[str, Any] = {}
     for c in SEVERITY_CLASSES:
         n = int(counts[c.code])

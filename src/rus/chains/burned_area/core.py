@@ -10,7 +10,10 @@ builds the Dataset.
 
 from __future__ import annotations
 
+import math
 import warnings as _warnings
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,16 +21,19 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from rus.chains.burned_area.fused import FusedResult, compute_fused
+from rus.chains.burned_area.clouds import is_s2_l1c, mask_layers
+from rus.chains.burned_area.fused import FusedResult, compute_fused, thumb_step
 from rus.chains.burned_area.inputs import (
     DateBands,
     align_post,
+    band_roles,
     load_date,
     open_input,
     same_extent,
 )
 from rus.chains.burned_area.params import BurnParams, BurnWarning
 from rus.chains.errors import ChainError
+from rus.products._windows import prefetch_windows
 from rus.toolbox import burn, indices
 
 
@@ -44,6 +50,7 @@ class BurnComputation:
     pre: DateBands
     post: DateBands
     times: dict[str, datetime | None] = field(default_factory=dict)
+    cloud_methods: dict[str, str] = field(default_factory=dict)
 
 
 def _sensing_time(bands: DateBands) -> datetime | None:
@@ -141,6 +148,8 @@ class FusedStage:
     counts: dict[str, int]
     warnings: list[str]
     simulated: bool
+    red_thumb: Future[np.ndarray | None] | None = None
+    cloud_methods: dict[str, str] = field(default_factory=dict)
 
     @property
     def transform(self) -> Any:
@@ -160,17 +169,58 @@ def index_attrs() -> dict[str, dict[str, Any]]:
     return {name: dict(ds[name].attrs) for name in ("dnbr", "rbr", "rdnbr")}
 
 
-def compute_stage(pre_in: Any, post_in: Any, params: BurnParams) -> FusedStage:
+def compute_stage(
+    pre_in: Any,
+    post_in: Any,
+    params: BurnParams,
+    *,
+    background: Callable[[], None] | None = None,
+) -> FusedStage:
     """Open and align both dates and run the fused pass (the decode-bound part).
+
+    ``background`` (optional) runs on a side thread while the pass decodes: work the later
+    steps need (imports, kernel loading) that would otherwise wait on their critical path.
 
     Raises
     ------
     ChainError
         Unreadable input, missing band, no overlap, or no valid pixel after masking.
     """
+    pre_product, post_product = open_input(pre_in), open_input(post_in)
+    # the first windows of every band start decoding now, on the core that the imports and
+    # graph building below leave idle (see rus.products._windows.prefetch_windows)
+    windows = [*first_windows(pre_product, params), *first_windows(post_product, params)]
+    with prefetch_windows(windows):
+        return _compute_opened(pre_product, post_product, params, background)
+
+
+def first_windows(product: Any, params: BurnParams, per_band: int = 2) -> list[tuple[Any, ...]]:
+    """Read arguments of the first ``per_band`` windows of each band the chain will decode
+    (empty when the product cannot say, or on the B08 10 m path)."""
+    from rus.products._raster import band_windows
+    from rus.products.errors import ProductError
+
+    if not hasattr(product, "band_file"):
+        return []
+    try:
+        nir, swir2, scl, res = band_roles(product, params)
+        if res == 10.0:
+            return []
+        names = [nir, swir2] + ([scl] if scl is not None else [])
+        return [w for n in names for w in band_windows(product.band_file(n, res))[:per_band]]
+    except (ProductError, ChainError):
+        return []  # reported properly when the bands are loaded
+
+
+def _compute_opened(
+    pre_product: Any,
+    post_product: Any,
+    params: BurnParams,
+    background: Callable[[], None] | None,
+) -> FusedStage:
     warnings: list[str] = []
-    pre = load_date(open_input(pre_in), params, "pre")
-    post = load_date(open_input(post_in), params, "post")
+    pre = load_date(pre_product, params, "pre")
+    post = load_date(post_product, params, "post")
     _check_dates(pre, post, warnings)
     try:
         post = align_post(pre, post, warnings)
@@ -178,19 +228,37 @@ def compute_stage(pre_in: Any, post_in: Any, params: BurnParams) -> FusedStage:
         for msg in warnings:  # what was noticed so far helps to understand the error
             _warnings.warn(msg, BurnWarning, stacklevel=3)
         raise
-    if pre.scl is None and post.scl is None and params.use_scl:
+    layers, methods = mask_layers(pre, post, params)
+    unmasked = [b for b in (pre, post) if methods[b.label] == "none"]
+    if unmasked and params.use_scl and params.cloud_mask != "none":
+        which = " and ".join(f"{b.label}-fire ({b.source})" for b in unmasked)
+        hint = ""
+        if any(is_s2_l1c(b) for b in unmasked):
+            hint = (
+                "; for Sentinel-2 L1C install s2cloudless (pip install 'rus[cloudmask]') "
+                "and use --cloud-mask s2cloudless"
+            )
         warnings.append(
-            "neither product has a scene classification (SCL): clouds, shadows and water are "
-            "NOT masked (only no-data pixels are)"
+            f"no cloud mask for the {which} date: clouds, shadows and water are NOT masked "
+            f"there (only no-data pixels are){hint}"
         )
-    fused = compute_fused(pre, post, params)
+    red_thumb: Future[np.ndarray | None] | None = None
+    # a side thread works while the fused pass decodes (GDAL releases the GIL): the quicklook's
+    # red band read from the file's overviews, then the caller's background work
+    with ThreadPoolExecutor(1, thread_name_prefix="burn-side") as side:
+        if post.nir.attrs.get("reprojected") is None:
+            shape = tuple(pre.nir.shape)
+            step = thumb_step(shape, params.quicklook_size)
+            target = (math.ceil(shape[0] / step), math.ceil(shape[1] / step))
+            red_thumb = side.submit(_red_thumb, post, target)
+        if background is not None:
+            # only warms up later steps: its errors are left for them to raise and report
+            side.submit(background)
+        fused = compute_fused(pre, post, params, layers)
     total = int(fused.severity.size)
     counts = {"total_pixels": total, "nodata_pixels": fused.counts["nodata_pixels"]}
     counts["valid_pixels"] = fused.counts["valid_pixels"]
-    for label, bands in (("pre", pre), ("post", post)):
-        if bands.scl is not None:
-            key = f"scl_masked_{label}_pixels"
-            counts[key] = fused.counts[key]
+    counts.update({k: v for k, v in fused.counts.items() if "_masked_" in k})
     valid_frac = counts["valid_pixels"] / total if total else 0.0
     if valid_frac <= params.min_valid_fraction:
         detail = ", ".join(
@@ -211,7 +279,7 @@ def compute_stage(pre_in: Any, post_in: Any, params: BurnParams) -> FusedStage:
         getattr(pre.product.metadata, "simulated", False)
         or getattr(post.product.metadata, "simulated", False)
     )
-    return FusedStage(pre, post, params, fused, counts, warnings, simulated)
+    return FusedStage(pre, post, params, fused, counts, warnings, simulated, red_thumb, methods)
 
 
 def finish_stage(stage: FusedStage) -> BurnComputation:
@@ -229,9 +297,9 @@ def finish_stage(stage: FusedStage) -> BurnComputation:
             "check the dates, the area and the index"
         )
     thumbs = {"ql_swir2": fused.thumb_swir2, "ql_nir": fused.thumb_nir}
-    if post.nir.attrs.get("reprojected") is None:
-        red = _red_thumb(post, fused.thumb_nir.shape)
-        if red is not None:
+    if stage.red_thumb is not None:
+        red = stage.red_thumb.result()
+        if red is not None and red.shape == fused.thumb_nir.shape:
             thumbs["ql_red"] = red
     rgb = _quicklook_rgb(thumbs, fused.thumb_nir.shape)
     values = {"dnbr": fused.dnbr, "rbr": fused.rbr, "rdnbr": fused.rdnbr}
@@ -249,6 +317,7 @@ def finish_stage(stage: FusedStage) -> BurnComputation:
         pre=pre,
         post=post,
         times={"pre": _sensing_time(pre), "post": _sensing_time(post)},
+        cloud_methods=dict(stage.cloud_methods),
     )
 
 

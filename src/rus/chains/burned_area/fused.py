@@ -9,6 +9,7 @@ only per-block mask counts. The local threaded scheduler runs the blocks on all 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,21 @@ if TYPE_CHECKING:
     from rus.chains.burned_area.inputs import DateBands
     from rus.chains.burned_area.params import BurnParams
 
-#: Per-block counts returned by the kernel, in this order.
-COUNTS = ("nodata_pixels", "scl_masked_pre_pixels", "scl_masked_post_pixels", "valid_pixels")
+#: Per-block counts returned by the kernel, before the one count per mask layer.
+BASE_COUNTS = ("nodata_pixels", "valid_pixels")
+
+
+@dataclass(frozen=True)
+class MaskLayer:
+    """One masking input of the fused pass: a small-integer layer and its lookup table.
+
+    ``table[layer]`` is True where a pixel is masked (e.g. SCL classes, or a 0/1 cloud mask).
+    Pixels masked by a layer are counted under ``key``.
+    """
+
+    key: str
+    data: Any  # xr.DataArray or dask array, uint8, on the grid of the bands
+    table: np.ndarray  # bool, 256 entries
 
 
 @dataclass
@@ -45,30 +59,27 @@ def thumb_step(shape: tuple[int, ...], size: int) -> int:
 
 def _block(
     *arrays: np.ndarray,
-    has_scl: tuple[bool, bool],
-    luts: tuple[np.ndarray, np.ndarray],
+    tables: tuple[np.ndarray, ...],
     index: str,
     thresholds: tuple[float, ...],
     outs: dict[str, np.ndarray],
     step: int,
     block_info: dict[Any, Any] | None = None,
 ) -> np.ndarray:
-    """Compute one block into ``outs``; return its counts as a (1, 4) int64 array."""
+    """Compute one block into ``outs``; return its counts as a (1, n) int64 array."""
     assert block_info is not None
     (r0, r1), (c0, c1) = block_info[0]["array-location"]
     n0, s0, n1, s1 = arrays[:4]
-    rest = list(arrays[4:])
     finite = np.isfinite(n0)
     scratch = np.empty_like(finite)
     for band in (s0, n1, s1):
         finite &= np.isfinite(band, out=scratch)
     valid = finite.copy()
-    masked = [0, 0]
-    for i in (0, 1):
-        if has_scl[i]:
-            hit = luts[i].take(rest.pop(0))
-            masked[i] = int(np.count_nonzero(hit))
-            valid &= np.logical_not(hit, out=hit)
+    masked = []
+    for layer, table in zip(arrays[4:], tables, strict=True):
+        hit = table.take(layer)
+        masked.append(int(np.count_nonzero(hit)))
+        valid &= np.logical_not(hit, out=hit)
     invalid = np.logical_not(valid, out=valid)
     d, rbr, rd = burn_ratio_arrays(n0, s0, n1, s1, invalid=invalid)
     sev = burn.classify_array(rbr if index == "rbr" else d, thresholds)
@@ -82,30 +93,28 @@ def _block(
     sw = s1[oy::step, ox::step]
     outs["thumb_swir2"][ty : ty + sw.shape[0], tx : tx + sw.shape[1]] = sw
     outs["thumb_nir"][ty : ty + sw.shape[0], tx : tx + sw.shape[1]] = n1[oy::step, ox::step]
-    counts = [
-        int(finite.size - np.count_nonzero(finite)),
-        masked[0],
-        masked[1],
-        int(np.count_nonzero(sev)),
-    ]
+    counts = [int(finite.size - np.count_nonzero(finite)), int(np.count_nonzero(sev)), *masked]
     return np.asarray([counts], dtype=np.int64)
 
 
-def compute_fused(pre: DateBands, post: DateBands, params: BurnParams) -> FusedResult:
-    """Run the fused pass over both dates (all inputs on one grid) and return the outputs."""
+def compute_fused(
+    pre: DateBands, post: DateBands, params: BurnParams, masks: Sequence[MaskLayer] = ()
+) -> FusedResult:
+    """Run the fused pass over both dates (all inputs on one grid) and return the outputs.
+
+    ``masks`` are the masking layers (SCL of either date, cloud masks), on the same grid.
+    """
     import dask.array as da
 
     def lazy(a: Any) -> Any:
-        data = a.data
+        data = a if isinstance(a, da.Array) else a.data
         if not isinstance(data, da.Array):
             data = da.from_array(np.asarray(data), chunks=pre.nir.data.chunksize)  # type: ignore[no-untyped-call]
         return data
 
     inputs = [lazy(pre.nir), lazy(pre.swir2), lazy(post.nir), lazy(post.swir2)]
-    has_scl = (pre.scl is not None, post.scl is not None)
-    for scl in (pre.scl, post.scl):
-        if scl is not None:
-            inputs.append(lazy(scl))
+    inputs += [lazy(layer.data) for layer in masks]
+    keys = (*BASE_COUNTS, *(layer.key for layer in masks))
     pairs = [x for a in inputs for x in (a, "ij")]
     _, inputs = da.core.unify_chunks(*pairs)  # type: ignore[no-untyped-call]
     shape = tuple(pre.nir.shape)
@@ -119,26 +128,21 @@ def compute_fused(pre: DateBands, post: DateBands, params: BurnParams) -> FusedR
         "thumb_swir2": np.full(tshape, np.nan, np.float32),
         "thumb_nir": np.full(tshape, np.nan, np.float32),
     }
-    luts = (
-        burn.scl_lookup((*params.mask_classes, *params.water_classes)),
-        burn.scl_lookup(params.mask_classes),
-    )
     nby, nbx = len(inputs[0].chunks[0]), len(inputs[0].chunks[1])
     counts = da.map_blocks(  # type: ignore[no-untyped-call]
         _block,
         *inputs,
-        has_scl=has_scl,
-        luts=luts,
+        tables=tuple(layer.table for layer in masks),
         index=params.index,
         thresholds=tuple(params.thresholds),
         outs=outs,
         step=step,
         dtype=np.int64,
-        chunks=((1,) * nby, (len(COUNTS),) * nbx),
+        chunks=((1,) * nby, (len(keys),) * nbx),
         name="burn-fused",
     )
     # side effects into shared memory: the local threaded scheduler, always
-    totals = counts.compute(scheduler="threads").reshape(nby, nbx, len(COUNTS)).sum(axis=(0, 1))
+    totals = counts.compute(scheduler="threads").reshape(nby, nbx, len(keys)).sum(axis=(0, 1))
     return FusedResult(
         dnbr=outs["dnbr"],
         rbr=outs["rbr"],
@@ -146,5 +150,5 @@ def compute_fused(pre: DateBands, post: DateBands, params: BurnParams) -> FusedR
         severity=outs["severity"],
         thumb_swir2=outs["thumb_swir2"],
         thumb_nir=outs["thumb_nir"],
-        counts={k: int(v) for k, v in zip(COUNTS, totals, strict=True)},
+        counts={k: int(v) for k, v in zip(keys, totals, strict=True)},
     )

@@ -124,7 +124,8 @@ def band_roles(product: Any, params: BurnParams) -> tuple[str, str, str | None, 
             f"(available: {', '.join(names) or 'none'}); name the NIR and SWIR-2 bands with "
             "--nir/--swir2 (BurnParams(nir=..., swir2=...))"
         )
-    scl = "SCL" if params.use_scl and "SCL" in names else None
+    use_scl = params.use_scl and params.cloud_mask != "none"
+    scl = "SCL" if use_scl and "SCL" in names else None
     return nir, swir2, scl, resolution
 
 

@@ -29,7 +29,20 @@ class BurnParams(BaseModel):
         Band names for the NIR and SWIR-2 roles on non-Sentinel-2 inputs (default: Landsat
         ``B5``/``B7``, generic rasters ``nir``/``swir2``). Override any automatic choice.
     use_scl
-        Mask with the Scene Classification Layer when the products have one.
+        Mask clouds at all (False is the same as ``cloud_mask="none"``; kept for ``--no-scl``).
+    cloud_mask
+        What masks clouds on each date (see :mod:`rus.chains.burned_area.clouds`): ``"auto"``
+        (default: the SCL of L2A products, s2cloudless for L1C products when installed),
+        ``"scl"``, ``"s2cloudless"`` (L1C dates; L2A dates keep the SCL) or ``"none"``.
+    cloud_probability
+        s2cloudless probability threshold (0.4, the model's default).
+    cloud_resolution_m
+        Grid on which s2cloudless runs (160 m: its training resolution).
+    cloud_average_px, cloud_dilation_px
+        Radii (pixels of that grid) of the probability averaging disk and of the mask dilation:
+        1 and 1, the s2cloudless detector's own defaults. Its examples use 4 and 2 at 160 m,
+        but a 640 m averaging disk erases clouds under about 1 km2 and a missed cloud reads as
+        a burn (a cloud's NBR is far below vegetation's); see docs/burned-area.md.
     mask_classes
         SCL classes masked on either date (default no data, defective, cloud shadow, clouds,
         cirrus, snow).
@@ -57,6 +70,11 @@ class BurnParams(BaseModel):
     nir: str | None = None
     swir2: str | None = None
     use_scl: bool = True
+    cloud_mask: Literal["auto", "scl", "s2cloudless", "none"] = "auto"
+    cloud_probability: float = Field(0.4, gt=0.0, lt=1.0)
+    cloud_resolution_m: float = Field(160.0, ge=10.0, le=1000.0)
+    cloud_average_px: int = Field(1, ge=0, le=50)
+    cloud_dilation_px: int = Field(1, ge=0, le=50)
     mask_classes: tuple[int, ...] = DEFAULT_SCL_MASK
     water_classes: tuple[int, ...] = DEFAULT_SCL_WATER
     min_mapping_unit_ha: float = Field(1.0, ge=0.0)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rus._io import atomic_path, atomic_write_text
+from rus.chains.burned_area._jobs import SharedQueue
 from rus.chains.burned_area.core import (
     BurnComputation,
     compute_stage,
@@ -87,15 +87,21 @@ class _Timer:
 
 
 def _preload() -> None:
-    """Import what the steps after the decode need (matplotlib, vector I/O) meanwhile.
+    """Import what the steps after the decode need (Pillow, vector I/O, numba kernels) meanwhile.
 
-    Runs on a helper thread while GDAL decodes without the GIL, so that these imports are off
-    the critical path after the decode.
+    Runs on a side thread while GDAL decodes without the GIL (``compute_stage(background=)``),
+    so that these imports are off the critical path after the decode. Started once the decode
+    runs, not before: imports hold the GIL and would slow the main thread's own start-up.
     """
-    import matplotlib.figure  # noqa: F401
+    import PIL.ImageDraw  # noqa: F401
     import pyogrio  # noqa: F401
     import rasterio.features  # noqa: F401
     import scipy.ndimage  # noqa: F401
+
+    # numba and the statistics kernels: the first call in a process loads them from the
+    # on-disk cache (about 0.4 s), so make it here, with arguments of the real types
+    burn.class_statistics(np.zeros((1, 1), np.uint8), 1.0, index=np.zeros((1, 1), np.float32))
+    burn.count_outside(np.zeros(1, np.float32), -0.5, 1.3)
 
 
 def _index_tags(attrs: dict[str, Any], simulated: bool) -> dict[str, Any]:
@@ -104,7 +110,7 @@ def _index_tags(attrs: dict[str, Any], simulated: bool) -> dict[str, Any]:
         "long_name": attrs.get("long_name", ""),
         "scale": attrs.get("scale", ""),
         "usgs_scale_note": attrs.get("usgs_scale_note", ""),
-        "masked": "NaN where masked (SCL classes, no data)",
+        "masked": "NaN where masked (cloud mask: SCL classes or s2cloudless; no data)",
         "simulated": "SIMULATED inputs" if simulated else "no",
     }
 
@@ -155,7 +161,7 @@ def _footprint_lonlat(comp: BurnComputation) -> Any:
     return shape(geom)
 
 
-def _input_info(bands: Any) -> dict[str, Any]:
+def _input_info(bands: Any, cloud_method: str | None = None) -> dict[str, Any]:
     m = bands.product.metadata
     t = getattr(m, "sensing_time", None)
     return {
@@ -169,6 +175,7 @@ def _input_info(bands: Any) -> dict[str, Any]:
         "nir_band": bands.nir_name,
         "swir2_band": bands.swir2_name,
         "scl": bands.scl is not None,
+        "cloud_mask": cloud_method,
         "reprojected": bool(bands.nir.attrs.get("reprojected")),
     }
 
@@ -192,8 +199,8 @@ def build_stats(
     return {
         "simulated": comp.simulated,
         "title": ds.attrs["title"],
-        "pre_fire": _input_info(comp.pre),
-        "post_fire": _input_info(comp.post),
+        "pre_fire": _input_info(comp.pre, comp.cloud_methods.get("pre")),
+        "post_fire": _input_info(comp.post, comp.cloud_methods.get("post")),
         "classified_index": params.index,
         "index_scale": "unitless (NOT x1000); USGS thresholds / 1000",
         "boundary_convention": "lower bound inclusive, upper bound exclusive",
@@ -205,9 +212,7 @@ def build_stats(
         "total_pixels": stats["total_pixels"],
         "mask_counts": comp.counts,
         "classes": stats["classes"],
-        "dnbr_outside_usgs_range_pixels": int(
-            np.count_nonzero((dnbr < lo / 1000) | (dnbr > hi / 1000))  # NaN compares False
-        ),
+        "dnbr_outside_usgs_range_pixels": burn.count_outside(dnbr, lo / 1000, hi / 1000),
         "minimum_mapping_unit": {"ha": params.min_mapping_unit_ha, **comp.mmu},
         "vectors": vectors,
         "grid": {
@@ -298,67 +303,69 @@ def run_burned_area(
         raise ChainError(f"{out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     timer = _Timer(progress)
-    preload = threading.Thread(target=_preload, name="burn-preload", daemon=True)
-    preload.start()
     with timer.step("decode and compute"):
-        stage = compute_stage(pre, post, params)
-    preload.join()
+        stage = compute_stage(pre, post, params, background=_preload)
     transform, crs = stage.transform, stage.crs
     files: dict[str, Path] = {}
     attrs = index_attrs()
-    # one writer thread compresses the rasters (GDAL copies with the GIL released) while this
-    # thread cleans, counts, vectorises and draws: two busy threads for two cores (a second
-    # writer only made them compete, measured)
-    with timer.step("write rasters, vectorise, quicklook"), ThreadPoolExecutor(1) as pool:
-        futures: dict[str, Future[Any]] = {}
-        for name in ("rbr", "dnbr", "rdnbr"):
-            futures[name] = pool.submit(
-                write_float_cog,
-                getattr(stage.fused, name),
-                out / f"{name}.tif",
-                transform=transform,
-                crs=crs,
-                description=str(attrs[name]["long_name"]),
-                tags=_index_tags(attrs[name], stage.simulated),
-                overviews=params.index_overviews,
-            )
-        with timer.step("minimum mapping unit"):
-            comp = finish_stage(stage)
-        ds = comp.dataset
-        severity = ds["severity"].to_numpy()
-        sev_tags = {
-            "long_name": ds["severity"].attrs["long_name"],
-            "boundary_convention": "lower bound inclusive, upper bound exclusive",
-            "thresholds": ",".join(f"{v:g}" for v in params.thresholds),
-            "simulated": "SIMULATED inputs" if comp.simulated else "no",
-        }
-        futures["severity"] = pool.submit(
-            write_severity_cog, severity, out / "severity.tif",
-            transform=transform, crs=crs, tags=sev_tags,
-        )  # fmt: skip
-        with timer.step("statistics"):
-            stats = build_stats(comp, params, {})
-        with timer.step("vectorise"):
-            stats["vectors"] = write_vectors(severity, comp, out)
-            files["burned"], files["kml"] = out / "burned.gpkg", out / "burned.kml"
-        with timer.step("quicklook"):
-            t0, t1 = comp.times.get("pre"), comp.times.get("post")
-            dates = f"{t0:%Y-%m-%d} -> {t1:%Y-%m-%d}" if t0 and t1 else "dates unknown"
-            files["quicklook"] = write_quicklook(
-                comp.quicklook_rgb,
-                severity,
-                out / "quicklook.png",
-                title=f"Burn severity ({params.index.upper()}), {dates}"
-                + (" - SIMULATED DATA" if comp.simulated else ""),
-                simulated=comp.simulated,
-                burned_ha=float(stats["burned_ha"]),
-            )
-        with timer.step("wait for raster writes"):
-            files["severity"], files["severity_aux"], files["severity_qml"] = futures.pop(
-                "severity"
-            ).result()
-            for name, fut in futures.items():
-                files[name] = fut.result()
+    # a helper thread compresses the rasters (GDAL copies with the GIL released) while this
+    # thread cleans, counts, vectorises and draws; then this thread takes the writes still
+    # queued (see _jobs.SharedQueue): both cores busy to the end
+    writers = SharedQueue("burn-writer")
+    futures: dict[str, Future[Any]] = {}
+    try:
+        with timer.step("write rasters, vectorise, quicklook"):
+            for name in ("rbr", "dnbr", "rdnbr"):
+                futures[name] = writers.submit(
+                    write_float_cog,
+                    getattr(stage.fused, name),
+                    out / f"{name}.tif",
+                    transform=transform,
+                    crs=crs,
+                    description=str(attrs[name]["long_name"]),
+                    tags=_index_tags(attrs[name], stage.simulated),
+                    overviews=params.index_overviews,
+                )
+            with timer.step("minimum mapping unit"):
+                comp = finish_stage(stage)
+            ds = comp.dataset
+            severity = ds["severity"].to_numpy()
+            sev_tags = {
+                "long_name": ds["severity"].attrs["long_name"],
+                "boundary_convention": "lower bound inclusive, upper bound exclusive",
+                "thresholds": ",".join(f"{v:g}" for v in params.thresholds),
+                "simulated": "SIMULATED inputs" if comp.simulated else "no",
+            }
+            futures["severity"] = writers.submit(
+                write_severity_cog, severity, out / "severity.tif",
+                transform=transform, crs=crs, tags=sev_tags,
+            )  # fmt: skip
+            with timer.step("statistics"):
+                stats = build_stats(comp, params, {})
+            with timer.step("vectorise"):
+                stats["vectors"] = write_vectors(severity, comp, out)
+                files["burned"], files["kml"] = out / "burned.gpkg", out / "burned.kml"
+            with timer.step("quicklook"):
+                t0, t1 = comp.times.get("pre"), comp.times.get("post")
+                dates = f"{t0:%Y-%m-%d} -> {t1:%Y-%m-%d}" if t0 and t1 else "dates unknown"
+                files["quicklook"] = write_quicklook(
+                    comp.quicklook_rgb,
+                    severity,
+                    out / "quicklook.png",
+                    title=f"Burn severity ({params.index.upper()}), {dates}"
+                    + (" - SIMULATED DATA" if comp.simulated else ""),
+                    simulated=comp.simulated,
+                    burned_ha=float(stats["burned_ha"]),
+                )
+            with timer.step("wait for raster writes"):
+                writers.help_and_wait()
+    finally:
+        writers.help_and_wait()  # never leave a write running behind an error
+    files["severity"], files["severity_aux"], files["severity_qml"] = futures.pop(
+        "severity"
+    ).result()
+    for name, fut in futures.items():
+        files[name] = fut.result()
     stats["timings_s"] = timer.times
     stats["cpu_s"] = timer.cpu
     files["stats"] = atomic_write_text(

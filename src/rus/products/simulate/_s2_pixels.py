@@ -4,6 +4,10 @@ For each date a block holds the 12 surface-reflectance bands at 20 m, the SCL an
 the true severity. Burned pixels get post-fire B8A/B12 such that the Relativized Burn Ratio
 RBR = dNBR / (NBR_pre + 1.001) (NBR = (B8A - B12) / (B8A + B12)) lies at the centre of the
 zone's USGS class with small Gaussian noise; unburned land changes by |dNBR| < 0.06.
+
+``level="L1C"`` gives top-of-atmosphere reflectances of all 13 bands instead (B10 included):
+the same ground, shadows, cirrus and clouds seen through :data:`ATMOSPHERE`. The L2A values do
+not depend on this code path (same seed, same L2A bytes).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from rus.products.simulate._s2_scene import (
+    ATMOSPHERE,
+    B10_TOA,
     BANDS,
     BARE,
     BURN_FRACTION,
@@ -30,6 +36,10 @@ from rus.products.simulate._s2_scene import (
 
 Array = np.ndarray[Any, Any]
 _IDX = {b: i for i, b in enumerate(BANDS)}
+#: The 13 bands of an L1C, in MTD band-id order.
+BANDS_L1C = (
+    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
+)  # fmt: skip
 
 
 @dataclass
@@ -38,7 +48,7 @@ class Block:
 
     r0: int
     r1: int
-    refl: dict[str, Array]  # band -> float32 BOA reflectance at 20 m
+    refl: dict[str, Array]  # band -> float32 BOA (L2A) or TOA (L1C) reflectance at 20 m
     scl: Array  # uint8
     nodata: Array  # bool
     severity: Array  # uint8 true severity (4..7 burned, 3 unburned, 0 water)
@@ -68,8 +78,13 @@ def surface_block(scene: Scene, r0: int, r1: int) -> tuple[dict[str, Array], Arr
     return out, lc, rr, cc
 
 
-def date_block(scene: Scene, date: str, r0: int, r1: int) -> Block:
-    """Reflectance, SCL and truth of 20 m rows ``r0:r1`` on ``date`` (``"pre"``/``"post"``)."""
+def date_block(scene: Scene, date: str, r0: int, r1: int, level: str = "L2A") -> Block:
+    """Reflectance, SCL and truth of 20 m rows ``r0:r1`` on ``date`` (``"pre"``/``"post"``).
+
+    ``level="L2A"``: the 12 BOA bands of :data:`BANDS`; ``"L1C"``: the 13 TOA bands of
+    :data:`BANDS_L1C`. The SCL (kept internally for L1C: it gives the truth and metadata
+    percentages) is the same for both levels.
+    """
     refl, lc, rr, cc = surface_block(scene, r0, r1)
     sev = scene.severity_block(rr, cc, lc)
     nodata = scene.nodata_block(rr, cc)
@@ -78,21 +93,100 @@ def date_block(scene: Scene, date: str, r0: int, r1: int) -> Block:
         refl, scl = _post_fire(scene, refl, lc, sev, scl, rr, cc, r0)
     cl, shadow, cirrus = scene.cloud_block(date, rr, cc)
     thin = cirrus & (cl <= CLOUD_T)
-    for b in BANDS:
-        i = _IDX[b]
-        v = refl[b]
-        v = np.where(thin, 0.6 * v + SPECTRA["cirrus"][i], v)
-        v = np.where(shadow, 0.35 * v, v)
-        alpha = np.clip((cl - CLOUD_T) / 0.3 + 0.6, 0.0, 1.0) * (cl > CLOUD_T)
-        refl[b] = (v * (1 - alpha) + SPECTRA["cloud"][i] * alpha).astype(np.float32)
+    alpha = np.clip((cl - CLOUD_T) / 0.3 + 0.6, 0.0, 1.0) * (cl > CLOUD_T)
+    if level == "L1C":
+        clouds = _Clouds(cl, thin, shadow, alpha, scene.cirrus_density(date, rr, cc))
+        refl = toa_block(scene, date, r0, refl, lc, sev, clouds)
+    else:
+        for b in BANDS:
+            i = _IDX[b]
+            v = refl[b]
+            v = np.where(thin, 0.6 * v + SPECTRA["cirrus"][i], v)
+            v = np.where(shadow, 0.35 * v, v)
+            refl[b] = (v * (1 - alpha) + SPECTRA["cloud"][i] * alpha).astype(np.float32)
     scl[thin] = 10
     scl[shadow] = 3
     scl[cl > CLOUD_T] = 8
     scl[cl > CLOUD_HIGH] = 9
     scl[nodata] = 0
-    for b in BANDS:
-        refl[b][nodata] = 0.0
+    for v in refl.values():
+        v[nodata] = 0.0
     return Block(r0, r1, refl, scl, nodata, sev, lc)
+
+
+@dataclass(frozen=True)
+class _Clouds:
+    """Cloud fields of one block: opaque-cloud field, thin cirrus, shadow, cloud fraction."""
+
+    field: Array  # smooth cloud field (> CLOUD_T: opaque cloud)
+    thin: Array  # bool, thin cirrus without opaque cloud
+    shadow: Array  # bool
+    alpha: Array  # opaque-cloud fraction 0..1 (0.6..1 inside clouds)
+    cirrus_density: Array  # 0..1
+
+
+def toa_block(
+    scene: Scene,
+    date: str,
+    r0: int,
+    surface: dict[str, Array],
+    lc: Array,
+    sev: Array,
+    clouds: _Clouds,
+) -> dict[str, Array]:
+    """Top-of-atmosphere reflectance of the 13 L1C bands from the ground (BOA) reflectance.
+
+    Ground: ``TOA = path + T x BOA`` (:data:`ATMOSPHERE`); in cloud shadow the direct sun is
+    cut (``path + T x 0.35 BOA``: the path reflectance stays, so shadows are less dark than in
+    L2A). Thin cirrus above: ``0.6 TOA + cirrus``. Opaque cloud: mixed in with its fraction
+    ``alpha`` (cloud spectrum as in L2A: clouds are above most of the atmosphere). B10 comes
+    from :data:`B10_TOA`: ground values (water vapour absorbs the rest), cirrus scaled by its
+    density (0.02-0.05), cloud by its height (0.10-0.30 for a full cloud).
+    """
+    grain = np.asarray(
+        _rng(scene, 4, r0, 0 if date == "pre" else 1).normal(1.0, 0.08, size=lc.shape),
+        dtype=np.float32,
+    )
+    b10 = np.select(
+        [lc == WATER, lc == FOREST, lc == SHRUB, lc == BARE],
+        [B10_TOA["water"], B10_TOA["forest"], B10_TOA["shrub"], B10_TOA["bare"]],
+        default=B10_TOA["shrub"],
+    ).astype(np.float32)
+    if date == "post":
+        b10 = np.where(sev >= 4, B10_TOA["char"], b10)
+    b10 = b10 * grain
+    height = np.clip((clouds.field - CLOUD_T) / 0.7, 0.0, 1.0)
+    out: dict[str, Array] = {}
+    ground: Array
+    shade: Array
+    cirrus: Any
+    cloud: Any
+    for b in BANDS_L1C:
+        if b == "B10":
+            ground, shade = b10, 0.35 * b10
+            cirrus = B10_TOA["cirrus"] * (0.6 + 0.8 * clouds.cirrus_density)
+            cloud = B10_TOA["cloud"] * (0.5 + height)
+        else:
+            path, trans = ATMOSPHERE[b]
+            ground = path + trans * surface[b]
+            shade = path + trans * 0.35 * surface[b]
+            cirrus = np.float32(SPECTRA["cirrus"][_IDX[b]])
+            cloud = np.float32(SPECTRA["cloud"][_IDX[b]])
+        v = np.where(clouds.shadow, shade, ground)
+        v = np.where(clouds.thin, 0.6 * v + cirrus, v)
+        out[b] = (v * (1 - clouds.alpha) + cloud * clouds.alpha).astype(np.float32)
+    return out
+
+
+def cloud_truth(blk: Block) -> Array:
+    """Cloud truth of a block (uint8): 0 clear, 1 opaque cloud, 2 thin cirrus, 3 cloud shadow,
+    255 no data (from the SCL: 8/9 -> 1, 10 -> 2, 3 -> 3, 0 -> 255)."""
+    out = np.zeros(blk.scl.shape, dtype=np.uint8)
+    out[blk.scl == 10] = 2
+    out[blk.scl == 3] = 3
+    out[(blk.scl == 8) | (blk.scl == 9)] = 1
+    out[blk.nodata] = 255
+    return out
 
 
 def _post_fire(

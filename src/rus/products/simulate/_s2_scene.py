@@ -3,7 +3,9 @@
 Every field is a deterministic function of the seed and of the GLOBAL pixel position at 20 m,
 so the scene is generated block by block (bounded memory) and the 10 m / 60 m bands are derived
 consistently (10 m = 20 m field upsampled plus pixel noise, 60 m = 3 x 3 mean). Reflectances
-are surface (BOA) reflectances typical of June in central Portugal.
+are surface (BOA) reflectances typical of June in central Portugal; the L1C mode turns them into
+top-of-atmosphere (TOA) reflectances with :data:`ATMOSPHERE` and adds the cirrus band B10
+(:data:`B10_TOA`), which the L2A bands and spectra do not have.
 """
 
 from __future__ import annotations
@@ -28,6 +30,38 @@ SPECTRA: dict[str, tuple[float, ...]] = {
     "char": (0.030, 0.030, 0.040, 0.050, 0.060, 0.080, 0.090, 0.100, 0.100, 0.100, 0.160, 0.150),
     "cloud": (0.450, 0.450, 0.460, 0.470, 0.480, 0.490, 0.500, 0.500, 0.500, 0.400, 0.350, 0.250),
     "cirrus": (0.080, 0.080, 0.080, 0.080, 0.080, 0.080, 0.080, 0.080, 0.080, 0.060, 0.050, 0.040),
+}
+#: L1C only: TOA reflectance of the cirrus band B10 (1375 nm) per cover. Water vapour absorbs
+#: almost all light reflected by the ground at 1375 nm, so clear land and water stay at
+#: 0.001-0.004 whatever their brightness; cirrus (above the water vapour) reads 0.02-0.06 and
+#: high opaque clouds 0.10-0.30 (the ``cirrus``/``cloud`` values are the centres of those ranges:
+#: the L1C mode scales them with the cirrus density / cloud height fields).
+B10_TOA: dict[str, float] = {
+    "forest": 0.0020,
+    "shrub": 0.0025,
+    "bare": 0.0035,
+    "water": 0.0010,
+    "char": 0.0015,
+    "cloud": 0.200,
+    "cirrus": 0.035,
+}
+#: L1C only: ``(path reflectance, two-way transmittance)`` per band, TOA = path + T x BOA for the
+#: ground (mid-latitude summer, rural aerosol, sun zenith ~25 deg): Rayleigh and aerosol path
+#: reflectance brighten the blue end; water vapour absorbs B09 (945 nm: T ~0.4) and a little
+#: of B8A/B11/B12. Clouds and cirrus lie above most of the atmosphere and are not attenuated.
+ATMOSPHERE: dict[str, tuple[float, float]] = {
+    "B01": (0.070, 0.80),
+    "B02": (0.050, 0.85),
+    "B03": (0.030, 0.90),
+    "B04": (0.015, 0.93),
+    "B05": (0.010, 0.93),
+    "B06": (0.006, 0.95),
+    "B07": (0.004, 0.95),
+    "B08": (0.003, 0.93),
+    "B8A": (0.002, 0.95),
+    "B09": (0.001, 0.40),
+    "B11": (0.000, 0.93),
+    "B12": (0.000, 0.88),
 }
 #: Land-cover codes of the internal class map.
 WATER, FOREST, SHRUB, BARE = 1, 2, 3, 4
@@ -202,6 +236,11 @@ class Scene:
         ci = sample(self.cirrus[date], rr, cc)
         cirrus = (ci > 1.45) & ~keep_out
         return cl, shadow, cirrus
+
+    def cirrus_density(self, date: str, rr: Array, cc: Array) -> Array:
+        """Relative thickness (0..1) of the thin cirrus of ``date`` (0 at its edge)."""
+        ci = sample(self.cirrus[date], rr, cc)
+        return np.asarray(np.clip((ci - 1.45) / 0.5, 0.0, 1.0), dtype=np.float32)
 
     def nodata_block(self, rr: Array, cc: Array) -> Array:
         """Swath-edge no-data wedge on the east side of the tile."""

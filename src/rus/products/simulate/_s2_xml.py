@@ -1,5 +1,6 @@
 # ruff: noqa: E501  (XML templates keep the real documents' one-line elements)
-"""XML of a simulated Sentinel-2 L2A SAFE: MTD_MSIL2A.xml, MTD_TL.xml and manifest.safe.
+"""XML of a simulated Sentinel-2 L2A or L1C SAFE: MTD_MSIL2A.xml / MTD_MSIL1C.xml, MTD_TL.xml
+and manifest.safe.
 
 Structures follow the Sentinel-2 Products Specification Document (PSD 14.x) and the real
 products (element names, band ids, per-resolution Geoposition). Every document carries a
@@ -42,6 +43,7 @@ class ProductInfo:
     cloud_pct: float
     nodata_pct: float
     class_pct: dict[int, float]
+    level: str = "L2A"  # or "L1C"
 
 
 def _t(t: datetime) -> str:
@@ -144,7 +146,7 @@ def _native(band: str) -> int:
 
 
 def tile_mtd(p: ProductInfo) -> str:
-    """GRANULE/<id>/MTD_TL.xml text (tile geocoding per resolution)."""
+    """GRANULE/<id>/MTD_TL.xml text (tile geocoding per resolution), for ``p.level``."""
     sizes = "\n".join(
         f'      <Size resolution="{r}"><NROWS>{n}</NROWS><NCOLS>{m}</NCOLS></Size>'
         for r, (n, m) in sorted(p.sizes.items())
@@ -154,13 +156,15 @@ def tile_mtd(p: ProductInfo) -> str:
         f"<XDIM>{r}</XDIM><YDIM>-{r}</YDIM></Geoposition>"
         for r in sorted(p.sizes)
     )
+    lv = p.level  # "L2A" / "L1C"
     tile_name = (
-        f"{p.name[:3]}_OPER_MSI_L2A_TL_RUS_{p.generation:%Y%m%dT%H%M%S}_A{p.absolute_orbit:06d}_"
+        f"{p.name[:3]}_OPER_MSI_{lv}_TL_RUS_{p.generation:%Y%m%dT%H%M%S}_A{p.absolute_orbit:06d}_"
         f"T{p.tile_id}_N{p.baseline}"
     )
+    root = f"Level-{lv[1:]}_Tile_ID"
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <!-- {_NOTE} -->
-<n1:Level-2A_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Tile_Metadata.xsd">
+<n1:{root} xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-{lv[1:]}_Tile_Metadata.xsd">
   <n1:General_Info>
     <TILE_ID metadataLevel="Brief">{tile_name}</TILE_ID>
     <SENSING_TIME metadataLevel="Standard">{_t(p.start)}</SENSING_TIME>
@@ -180,8 +184,23 @@ def tile_mtd(p: ProductInfo) -> str:
       <NODATA_PIXEL_PERCENTAGE>{p.nodata_pct:.6f}</NODATA_PIXEL_PERCENTAGE>
     </Image_Content_QI>
   </n1:Quality_Indicators_Info>
-</n1:Level-2A_Tile_ID>
+</n1:{root}>
 """
+
+
+def _l1c_object(member: str) -> tuple[str, str]:
+    """(data object ID, unit type) of an L1C member, as the real L1C manifests name them
+    (``IMG_DATA_Band_20m_4_Tile1_Data`` is B8A: the 4th 20 m band in band-id order)."""
+    from rus.products.sentinel2._metadata import NATIVE_RESOLUTION
+
+    if member == "MTD_MSIL1C.xml":
+        return "S2_Level-1C_Product_Metadata", "Metadata Unit"
+    if member.endswith("/MTD_TL.xml"):
+        return "S2_Level-1C_Tile1_Metadata", "Metadata Unit"
+    band = member.rsplit("_", 1)[-1].removesuffix(".jp2")
+    res = NATIVE_RESOLUTION[band]
+    same = [b for b in BAND_IDS.values() if NATIVE_RESOLUTION[b] == res]
+    return f"IMG_DATA_Band_{res}m_{same.index(band) + 1}_Tile1_Data", "Measurement Data Unit"
 
 
 def manifest(p: ProductInfo, files: list[tuple[str, int, str]]) -> str:
@@ -189,9 +208,12 @@ def manifest(p: ProductInfo, files: list[tuple[str, int, str]]) -> str:
     units = []
     objects = []
     for i, (member, size, md5) in enumerate(files):
-        oid = f"DATA_{i:03d}"
+        oid, utype = f"DATA_{i:03d}", "Measurement Data Unit"
+        if p.level == "L1C":
+            oid, utype = _l1c_object(member)
+        uid = f"{oid}_Unit" if p.level != "L1C" else oid.removesuffix("_Data") + "_Unit"
         units.append(
-            f'      <xfdu:contentUnit ID="{oid}_Unit" unitType="Measurement Data Unit">'
+            f'      <xfdu:contentUnit ID="{uid}" unitType="{utype}">'
             f'<dataObjectPointer dataObjectID="{oid}"/></xfdu:contentUnit>'
         )
         objects.append(
@@ -204,9 +226,9 @@ def manifest(p: ProductInfo, files: list[tuple[str, int, str]]) -> str:
     object_lines = "\n".join(objects)
     return f"""<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <!-- {_NOTE} -->
-<xfdu:XFDU xmlns:gml="http://www.opengis.net/gml" xmlns:safe="http://www.esa.int/safe/sentinel/1.1" xmlns:xfdu="urn:ccsds:schema:xfdu:1" version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l2a_user_product">
+<xfdu:XFDU xmlns:gml="http://www.opengis.net/gml" xmlns:safe="http://www.esa.int/safe/sentinel/1.1" xmlns:xfdu="urn:ccsds:schema:xfdu:1" version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_{p.level.lower()}_user_product">
   <informationPackageMap>
-    <xfdu:contentUnit dmdID="acquisitionPeriod platform" pdiID="processing" textInfo="SENTINEL-2 MSI Level-2A User Product (SIMULATED)" unitType="Product_Level-2A">
+    <xfdu:contentUnit dmdID="acquisitionPeriod platform" pdiID="processing" textInfo="SENTINEL-2 MSI Level-{p.level[1:]} User Product (SIMULATED)" unitType="Product_Level-{p.level[1:]}">
 {unit_lines}
     </xfdu:contentUnit>
   </informationPackageMap>

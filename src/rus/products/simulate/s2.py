@@ -1,16 +1,22 @@
-"""Simulate a pre-/post-fire Sentinel-2 L2A SAFE pair with a burn scar of known severity.
+"""Simulate a pre-/post-fire Sentinel-2 L2A (or L1C) SAFE pair with a burn scar of known severity.
 
-``simulate_s2_fire(out_dir, shape=(rows, cols), seed=0, aoi="pedrogao")`` writes, in
-``out_dir``:
+``simulate_s2_fire(out_dir, shape=(rows, cols), seed=0, aoi="pedrogao", level="L2A")`` writes,
+in ``out_dir``:
 
 - ``S2A_MSIL2A_20170614T112111_N0205_R037_T29TNE_20170614T143000.SAFE`` (pre-fire) and
   ``S2A_MSIL2A_20170704T112111_N0205_R037_T29TNE_20170704T143000.SAFE`` (post-fire): manifest,
   MTD_MSIL2A.xml, GRANULE/<id>/MTD_TL.xml and lossless tiled JPEG2000 bands in
   IMG_DATA/R10m|R20m|R60m named as distributed (``T29TNE_20170614T112111_B8A_20m.jp2``);
+  with ``level="L1C"`` the ``S2A_MSIL1C_...`` pair instead: MTD_MSIL1C.xml and the 13
+  top-of-atmosphere bands (B10 included) at native resolution in ``IMG_DATA/`` (see
+  :mod:`rus.products.simulate._s2_l1c`), no SCL;
 - ``truth.geojson``: one feature per USGS severity class (codes 4..7) with ``area_ha``, in
   EPSG:32629 (UTM) coordinates with a ``crs`` member;
 - ``truth_severity.tif``: uint8 COG on the 20 m grid, the true class per pixel (3 unburned,
-  4..7 burned, 0 masked: cloud, shadow, cirrus, water or no data on either date).
+  4..7 burned, 0 masked: cloud, shadow, cirrus, water or no data on either date);
+- ``truth_clouds_pre.tif`` / ``truth_clouds_post.tif``: uint8 COGs on the 20 m grid, the true
+  cloud state of each date (0 clear, 1 opaque cloud, 2 thin cirrus, 3 cloud shadow, 255 no
+  data), for both levels.
 
 Everything is labelled SIMULATED. Pixels are generated block by block (bounded memory). The
 full tile (10980 x 10980) takes a few minutes on two cores (see docs/sentinel2.md).
@@ -35,7 +41,8 @@ import numpy as np
 
 from rus._io import atomic_path, atomic_write_text
 from rus.products.errors import ProductError
-from rus.products.simulate._s2_pixels import date_block, mean60, to_dn, upsample10
+from rus.products.simulate._s2_l1c import LAYOUT_L1C, l1c_member, product_mtd_l1c
+from rus.products.simulate._s2_pixels import cloud_truth, date_block, mean60, to_dn, upsample10
 from rus.products.simulate._s2_scene import (
     RBR_TARGET,
     SEVERITY_NAMES,
@@ -51,6 +58,7 @@ LAYOUT: dict[int, tuple[str, ...]] = {
     20: ("B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12", "SCL"),
     60: ("B01", "B09", "SCL"),
 }
+LEVELS = ("L2A", "L1C")
 PRE_START = datetime(2017, 6, 14, 11, 21, 11, 26000, tzinfo=UTC)
 POST_START = PRE_START + timedelta(days=20)
 DATES = {"pre": (PRE_START, 10349), "post": (POST_START, 10635)}
@@ -77,21 +85,29 @@ class S2FireSimulation:
     zones: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     simulated: bool = True
+    truth_clouds: dict[str, Path] = field(default_factory=dict)  # "pre"/"post" -> COG
+    level: str = "L2A"
 
 
-def product_name(grid: Grid, date: str, baseline: str) -> tuple[str, str]:
-    """SAFE name (without .SAFE) and granule folder name for ``date``."""
+def product_name(grid: Grid, date: str, baseline: str, level: str = "L2A") -> tuple[str, str]:
+    """SAFE name (without .SAFE) and granule folder name for ``date`` (``level`` L2A/L1C)."""
     start, orbit = DATES[date]
     gen = start.replace(hour=14, minute=30, second=0, microsecond=0)
     n = baseline.replace(".", "")
-    name = f"S2A_MSIL2A_{start:%Y%m%dT%H%M%S}_N{n}_R037_T{grid.tile_id}_{gen:%Y%m%dT%H%M%S}"
-    granule = f"L2A_T{grid.tile_id}_A{orbit:06d}_{start + timedelta(seconds=209):%Y%m%dT%H%M%S}"
+    name = f"S2A_MSI{level}_{start:%Y%m%dT%H%M%S}_N{n}_R037_T{grid.tile_id}_{gen:%Y%m%dT%H%M%S}"
+    granule = f"{level}_T{grid.tile_id}_A{orbit:06d}_{start + timedelta(seconds=209):%Y%m%dT%H%M%S}"
     return name, granule
 
 
-def _member(grid: Grid, granule: str, date: str, res: int, band: str) -> str:
+def _member(grid: Grid, granule: str, date: str, res: int, band: str, level: str = "L2A") -> str:
     start = DATES[date][0]
+    if level == "L1C":
+        return l1c_member(grid.tile_id, granule, f"{start:%Y%m%dT%H%M%S}", band)
     return f"GRANULE/{granule}/IMG_DATA/R{res}m/T{grid.tile_id}_{start:%Y%m%dT%H%M%S}_{band}_{res}m"
+
+
+def _layout(level: str) -> dict[int, tuple[str, ...]]:
+    return LAYOUT_L1C if level == "L1C" else LAYOUT
 
 
 def _footprint(grid: Grid) -> list[tuple[float, float]]:
@@ -148,28 +164,33 @@ def _write_block(
     blk: Any,
     offset: int,
     rng: np.random.Generator,
+    layout: dict[int, tuple[str, ...]],
 ) -> None:
+    """Write one block of every band of ``layout``: 20 m as generated, 10 m upsampled with
+    pixel noise (``rng``, drawn in band order), 60 m as 3 x 3 means (SCL: centre pixel)."""
     from rasterio.windows import Window
 
     r0, r1 = blk.r0, blk.r1
     cols20 = blk.scl.shape[1]
     nod20 = blk.nodata
-    for band in LAYOUT[20]:
-        data = blk.scl if band == "SCL" else to_dn(blk.refl[band], offset, nod20)
-        sinks[(date, 20, band)].write(data, 1, window=Window(0, r0, cols20, r1 - r0))
     nod10 = np.repeat(np.repeat(nod20, 2, axis=0), 2, axis=1)
-    for band in LAYOUT[10]:
-        up = upsample10(blk.refl[band], rng, 0.02)
-        win = Window(0, 2 * r0, 2 * cols20, 2 * (r1 - r0))
-        sinks[(date, 10, band)].write(to_dn(up, offset, nod10), 1, window=win)
     nod60 = nod20[1::3, 1::3]
-    win60 = Window(0, r0 // 3, cols20 // 3, (r1 - r0) // 3)
-    for band in LAYOUT[60]:
-        if band == "SCL":
-            data = blk.scl[1::3, 1::3]
-        else:
-            data = to_dn(mean60(blk.refl[band]), offset, nod60)
-        sinks[(date, 60, band)].write(data, 1, window=win60)
+    windows = {
+        10: Window(0, 2 * r0, 2 * cols20, 2 * (r1 - r0)),
+        20: Window(0, r0, cols20, r1 - r0),
+        60: Window(0, r0 // 3, cols20 // 3, (r1 - r0) // 3),
+    }
+    for res, bands in layout.items():
+        for band in bands:
+            if band == "SCL":
+                data = blk.scl if res == 20 else blk.scl[1::3, 1::3]
+            elif res == 10:
+                data = to_dn(upsample10(blk.refl[band], rng, 0.02), offset, nod10)
+            elif res == 20:
+                data = to_dn(blk.refl[band], offset, nod20)
+            else:
+                data = to_dn(mean60(blk.refl[band]), offset, nod60)
+            sinks[(date, res, band)].write(data, 1, window=windows[res])
 
 
 def _truth_block(pre: Any, post: Any) -> np.ndarray[Any, Any]:
@@ -214,9 +235,9 @@ def _zones(
 
 
 def _write_pixels(
-    scene: Scene, tmp: Path, offset: int, tick: Callable[[], None]
+    scene: Scene, tmp: Path, offset: int, tick: Callable[[], None], level: str = "L2A"
 ) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
-    """Generate both dates block by block into temporary tiled GeoTIFFs (and the truth).
+    """Generate both dates block by block into temporary tiled GeoTIFFs (and the truths).
 
     Returns the SCL class counts per date and the 20 m true severity map (uint8).
     """
@@ -234,9 +255,10 @@ def _write_pixels(
                 )
             )
             for d in DATES
-            for res, bands in LAYOUT.items()
+            for res, bands in _layout(level).items()
             for b in bands
         }
+        cloud_sinks = {d: stack.enter_context(_cloud_sink(tmp, grid, d)) for d in DATES}
         truth_sink = stack.enter_context(_open_tmp(tmp / "truth.tif", grid, 20, "uint8"))
         truth_sink.update_tags(
             SIMULATED="yes: true burn severity of rus simulate s2-fire",
@@ -244,10 +266,13 @@ def _write_pixels(
             MASKED_CODE="0 (cloud, shadow, cirrus, water or no data on either date)",
         )
         for r0, r1 in _blocks(grid.rows20):
-            blks = {d: date_block(scene, d, r0, r1) for d in DATES}
+            blks = {d: date_block(scene, d, r0, r1, level) for d in DATES}
             for d, blk in blks.items():
                 counts[d] += np.bincount(blk.scl.ravel(), minlength=12)[:12]
-                _write_block(sinks, d, blk, offset, np.random.default_rng([scene.seed, 3, r0]))
+                rng = np.random.default_rng([scene.seed, 3, r0])
+                _write_block(sinks, d, blk, offset, rng, _layout(level))
+                win = Window(0, r0, grid.cols20, r1 - r0)
+                cloud_sinks[d].write(cloud_truth(blk), 1, window=win)
             truth = _truth_block(blks["pre"], blks["post"])
             truth_sink.write(truth, 1, window=Window(0, r0, grid.cols20, r1 - r0))
             sev_full[r0:r1] = blks["post"].severity
@@ -255,10 +280,23 @@ def _write_pixels(
     return counts, sev_full
 
 
+def _cloud_sink(tmp: Path, grid: Grid, date: str) -> Any:
+    """Temporary GeoTIFF of the cloud truth of ``date`` (nodata 255, labelled)."""
+    sink = _open_tmp(tmp / f"clouds_{date}.tif", grid, 20, "uint8")
+    sink.nodata = 255
+    sink.update_tags(
+        SIMULATED=f"yes: true cloud state on the {date}-fire date of rus simulate s2-fire",
+        CLASSES=json.dumps({0: "clear", 1: "opaque cloud", 2: "thin cirrus", 3: "cloud shadow"}),
+        NODATA_CODE="255 (no data: swath edge)",
+    )
+    return sink
+
+
 def _write_truth(
     out: Path, tmp: Path, sev_full: np.ndarray[Any, Any], scene: Scene
 ) -> tuple[Path, Path, list[dict[str, Any]]]:
-    """``truth_severity.tif`` (COG) and ``truth.geojson``; returns both paths and the zones."""
+    """``truth_severity.tif``, ``truth_clouds_<date>.tif`` (COGs) and ``truth.geojson``;
+    returns the GeoJSON and severity paths and the zones."""
     import rasterio
     import rasterio.shutil
 
@@ -268,6 +306,11 @@ def _write_truth(
         rasterio.shutil.copy(
             tmp / "truth.tif", t, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE="512"
         )
+    for d in DATES:
+        with rasterio.Env(**GDAL_ENV), atomic_path(out / f"truth_clouds_{d}.tif") as t:
+            rasterio.shutil.copy(
+                tmp / f"clouds_{d}.tif", t, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE="512"
+            )
     features, zones = _zones(sev_full, grid, scene)
     doc = {
         "type": "FeatureCollection",
@@ -291,8 +334,9 @@ def simulate_s2_fire(
     aoi: str = "pedrogao",
     progress: bool = False,
     baseline: str = "02.05",
+    level: str = "L2A",
 ) -> S2FireSimulation:
-    """Write a simulated pre/post-fire Sentinel-2 L2A SAFE pair, truth GeoJSON and truth COG.
+    """Write a simulated pre/post-fire Sentinel-2 SAFE pair, truth GeoJSON and truth COGs.
 
     Parameters
     ----------
@@ -310,13 +354,19 @@ def simulate_s2_fire(
         Show a progress bar.
     baseline : str
         Processing baseline written in the products: ``"02.05"`` (2017, no offset) or
-        ``"04.00"``/``"05.10"`` (DN = reflectance x 10000 + 1000, BOA_ADD_OFFSET = -1000).
+        ``"04.00"``/``"05.10"`` (DN = reflectance x 10000 + 1000, BOA_ADD_OFFSET = -1000;
+        RADIO_ADD_OFFSET for L1C).
+    level : str
+        ``"L2A"`` (surface reflectance, SCL; the default, unchanged) or ``"L1C"``
+        (top-of-atmosphere reflectance of all 13 bands incl. the cirrus band B10, no SCL).
+        The scene, truth and SCL-derived masks are the same for both levels.
 
     Returns
     -------
     S2FireSimulation
         ``pre``, ``post`` (SAFE directories), ``truth`` (GeoJSON), ``truth_severity`` (COG),
-        ``zones`` (class, name, area_ha, pixel count), ``seconds`` (wall time).
+        ``truth_clouds`` (``{"pre": COG, "post": COG}``), ``zones`` (class, name, area_ha,
+        pixel count), ``seconds`` (wall time), ``level``.
     """
     t0 = time.perf_counter()
     try:
@@ -325,6 +375,8 @@ def simulate_s2_fire(
         raise ProductError(
             f"baseline {baseline!r}: expected NN.NN such as 02.05 or 05.10"
         ) from None
+    if level not in LEVELS:
+        raise ProductError(f"level {level!r}: expected one of {', '.join(LEVELS)}")
     offset = -1000 if bl >= 4.0 else 0
     grid = make_grid(aoi, shape)
     scene = Scene(grid, seed)
@@ -333,27 +385,29 @@ def simulate_s2_fire(
     tmp = out / f".s2fire-tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    names = {d: product_name(grid, d, baseline) for d in DATES}
+    names = {d: product_name(grid, d, baseline, level) for d in DATES}
+    layout = _layout(level)
     n_blocks = len(list(_blocks(grid.rows20)))
-    n_jobs = len(DATES) * sum(len(v) for v in LAYOUT.values())
-    tick, close_bar = _progress(progress, n_blocks + n_jobs + 2)
+    n_jobs = len(DATES) * sum(len(v) for v in layout.values())
+    tick, close_bar = _progress(progress, n_blocks + n_jobs + 2, level)
     try:
-        counts, sev_full = _write_pixels(scene, tmp, offset, tick)
+        counts, sev_full = _write_pixels(scene, tmp, offset, tick, level)
         safes = {d: tmp / f"{names[d][0]}.SAFE" for d in DATES}
         jobs = [
             (
                 tmp / f"{d}_{res}_{b}.tif",
-                safes[d] / (_member(grid, names[d][1], d, res, b) + ".jp2"),
+                safes[d] / (_member(grid, names[d][1], d, res, b, level) + ".jp2"),
             )
             for d in DATES
-            for res, bands in LAYOUT.items()
+            for res, bands in layout.items()
             for b in bands
         ]
         _encode_all(jobs, tick)
         truth_path, truth_tif, zones = _write_truth(out, tmp, sev_full, scene)
         tick()
         results = {
-            d: _finish_product(out, safes[d], grid, d, names[d], baseline, counts[d]) for d in DATES
+            d: _finish_product(out, safes[d], grid, d, names[d], baseline, counts[d], level)
+            for d in DATES
         }
         tick()
     finally:
@@ -366,10 +420,14 @@ def simulate_s2_fire(
         truth_severity=truth_tif,
         zones=zones,
         seconds=time.perf_counter() - t0,
+        truth_clouds={d: out / f"truth_clouds_{d}.tif" for d in DATES},
+        level=level,
     )
 
 
-def _progress(enabled: bool, total: int) -> tuple[Callable[[], None], Callable[[], None]]:
+def _progress(
+    enabled: bool, total: int, level: str = "L2A"
+) -> tuple[Callable[[], None], Callable[[], None]]:
     if not enabled:
         return (lambda: None), (lambda: None)
     from rich.console import Console
@@ -382,7 +440,7 @@ def _progress(enabled: bool, total: int) -> tuple[Callable[[], None], Callable[[
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
-    task = bar.add_task("simulating Sentinel-2 fire pair (SIMULATED)", total=total)
+    task = bar.add_task(f"simulating Sentinel-2 {level} fire pair (SIMULATED)", total=total)
     bar.start()
 
     def tick() -> None:
@@ -417,6 +475,7 @@ def _finish_product(
     names: tuple[str, str],
     baseline: str,
     counts: np.ndarray[Any, Any],
+    level: str = "L2A",
 ) -> Path:
     """Write the XML metadata of one SAFE and move it into ``out`` (replacing any old one)."""
     name, granule = names
@@ -446,12 +505,14 @@ def _finish_product(
         cloud_pct=pct[8] + pct[9] + pct[10],
         nodata_pct=100.0 * float(counts[0]) / total,
         class_pct=pct,
+        level=level,
     )
+    mtd = f"MTD_MSI{level}.xml"
     (safe / "GRANULE" / granule / "MTD_TL.xml").write_text(tile_mtd(info))
-    (safe / "MTD_MSIL2A.xml").write_text(product_mtd(info))
+    (safe / mtd).write_text(product_mtd_l1c(info) if level == "L1C" else product_mtd(info))
     files = [
         (m, (safe / m).stat().st_size, _md5(safe / m))
-        for m in ["MTD_MSIL2A.xml", f"GRANULE/{granule}/MTD_TL.xml", *members]
+        for m in [mtd, f"GRANULE/{granule}/MTD_TL.xml", *members]
     ]
     (safe / "manifest.safe").write_text(manifest(info, files))
     final = out / safe.name
