@@ -71,7 +71,7 @@ def burn(
         "auto",
         "--cloud-mask",
         help="auto (SCL of L2A, s2cloudless for L1C if installed), scl, s2cloudless "
-        "(L1C dates; needs pip install 'rus[cloudmask]') or none.",
+        "(L1C dates; needs pip install 'rus\\[cloudmask]') or none.",
     ),
     cloud_probability: float = typer.Option(
         0.4, "--cloud-probability", help="s2cloudless probability threshold."

@@ -294,7 +294,7 @@ def write_quicklook(
         td = ImageDraw.Draw(text)
         td.text(
             (text.width // 2, text.height // 2), "SIMULATED", font=stamp_font,
-            fill=(255, 255, 255, 140), anchor="mm",
+            fill=(255, 255, 255, 170), anchor="mm", stroke_width=3, stroke_fill=(0, 0, 0, 150),
         )  # fmt: skip
         text = text.rotate(30, expand=True, resample=Image.Resampling.BICUBIC)
         layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
