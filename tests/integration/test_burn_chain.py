@@ -98,7 +98,9 @@ def test_vectors_stats_item_quicklook(run: Any) -> None:
     out = run.out_dir
     with sqlite3.connect(out / "burned.gpkg") as con:
         layers = {r[0] for r in con.execute("select table_name from gpkg_contents")}
+        version = con.execute("pragma user_version").fetchone()[0]
     assert layers == {"burned_severity", "burned_perimeter"}
+    assert version == 10300  # GeoPackage 1.3: QGIS 3.22 / GDAL 3.6 open it without a warning
     polys = gpd.read_file(out / "burned.gpkg", layer="burned_severity")
     assert set(polys["severity_code"]) <= {4, 5, 6, 7} and len(polys) > 0
     assert {"severity", "area_ha", "patch_id"} <= set(polys.columns)

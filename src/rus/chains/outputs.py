@@ -25,6 +25,11 @@ STAC_VERSION = "1.0.0"
 PROCESSING_EXT = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 
 
+#: GeoPackage 1.3, not GDAL 3.10's default 1.4: QGIS 3.22 LTR and GDAL 3.6 (Debian 12) warn
+#: that a 1.4 file "may only be partially supported"; the layers use nothing from 1.4.
+GPKG_OPTIONS: dict[str, Any] = {"dataset_options": {"VERSION": "1.3"}}
+
+
 def _to_lonlat(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         raise ChainError("vector layer has no CRS; cannot write it in lon/lat")
@@ -54,7 +59,9 @@ def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None =
     ext = path.suffix.lower()
     if ext == ".gpkg":
         with atomic_path(path) as tmp:
-            gdf.to_file(tmp, layer=layer or path.stem, driver="GPKG", engine="pyogrio")
+            gdf.to_file(
+                tmp, layer=layer or path.stem, driver="GPKG", engine="pyogrio", **GPKG_OPTIONS
+            )
     elif ext in {".geojson", ".json"}:
         ll = _to_lonlat(gdf)
         atomic_write_text(path, ll.to_json(na="null", show_bbox=False, drop_id=True))

@@ -145,10 +145,12 @@ def write_vectors(severity: np.ndarray, comp: BurnComputation, out: Path) -> dic
 
 
 def _write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
-    """Several layers in one GeoPackage, written atomically."""
+    """Several layers in one GeoPackage (version 1.3, see GPKG_OPTIONS), written atomically."""
+    from rus.chains.outputs import GPKG_OPTIONS
+
     with atomic_path(path) as tmp:
         for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **GPKG_OPTIONS)
 
 
 def _footprint_lonlat(comp: BurnComputation) -> Any:
