@@ -17,7 +17,7 @@ import math
 from xml.sax.saxutils import escape
 
 from rus.products.sentinel2._metadata import BAND_IDS, NATIVE_RESOLUTION
-from rus.products.simulate._s2_xml import _NOTE, ProductInfo, _t
+from rus.products.simulate._s2_xml import _NOTE, ProductInfo, product_info_head
 
 #: Bands per native resolution (what a real L1C holds; TCI omitted).
 LAYOUT_L1C: dict[int, tuple[str, ...]] = {
@@ -71,7 +71,6 @@ def product_mtd_l1c(p: ProductInfo) -> str:
         for (i, b), (lo, hi, c) in zip(BAND_IDS.items(), WAVELENGTHS, strict=True)
     )
     pos = " ".join(f"{lat:.9f} {lon:.9f}" for lat, lon in p.footprint_latlon)
-    datatake = f"G{p.name[:3]}_{p.start:%Y%m%dT%H%M%S}_{p.absolute_orbit:06d}_N{p.baseline}"
     datastrip = f"{p.name[:3]}_OPER_MSI_L1C_DS_RUS_{p.generation:%Y%m%dT%H%M%S}_S{p.start:%Y%m%dT%H%M%S}_N{p.baseline}"
     u = sun_distance_factor(p.start.timetuple().tm_yday)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -79,23 +78,7 @@ def product_mtd_l1c(p: ProductInfo) -> str:
 <n1:Level-1C_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-1C.xsd" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <n1:General_Info>
     <Product_Info>
-      <PRODUCT_START_TIME>{_t(p.start)}</PRODUCT_START_TIME>
-      <PRODUCT_STOP_TIME>{_t(p.stop)}</PRODUCT_STOP_TIME>
-      <PRODUCT_URI>{p.name}.SAFE</PRODUCT_URI>
-      <PROCESSING_LEVEL>Level-1C</PROCESSING_LEVEL>
-      <PRODUCT_TYPE>S2MSI1C</PRODUCT_TYPE>
-      <PROCESSING_BASELINE>{p.baseline}</PROCESSING_BASELINE>
-      <GENERATION_TIME>{_t(p.generation)}</GENERATION_TIME>
-      <SIMULATED_PRODUCT>true</SIMULATED_PRODUCT>
-      <SIMULATION_NOTE>{_NOTE}</SIMULATION_NOTE>
-      <Datatake datatakeIdentifier="{datatake}">
-        <SPACECRAFT_NAME>{p.spacecraft}</SPACECRAFT_NAME>
-        <DATATAKE_TYPE>INS-NOBS</DATATAKE_TYPE>
-        <DATATAKE_SENSING_START>{_t(p.start)}</DATATAKE_SENSING_START>
-        <SENSING_ORBIT_NUMBER>{p.relative_orbit}</SENSING_ORBIT_NUMBER>
-        <SENSING_ORBIT_DIRECTION>DESCENDING</SENSING_ORBIT_DIRECTION>
-      </Datatake>
-      <Query_Options completeSingleTile="true">
+{product_info_head(p, "1C")}      <Query_Options completeSingleTile="true">
         <PRODUCT_FORMAT>SAFE_COMPACT</PRODUCT_FORMAT>
       </Query_Options>
       <Product_Organisation>

@@ -50,6 +50,29 @@ def _t(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
+def product_info_head(p: ProductInfo, level: str) -> str:
+    """The start of ``Product_Info`` shared by MTD_MSIL2A.xml and MTD_MSIL1C.xml (times, URI,
+    level, baseline, the SIMULATED flag, the datatake); ``level`` is ``"2A"`` or ``"1C"``."""
+    datatake = f"G{p.name[:3]}_{p.start:%Y%m%dT%H%M%S}_{p.absolute_orbit:06d}_N{p.baseline}"
+    return f"""      <PRODUCT_START_TIME>{_t(p.start)}</PRODUCT_START_TIME>
+      <PRODUCT_STOP_TIME>{_t(p.stop)}</PRODUCT_STOP_TIME>
+      <PRODUCT_URI>{p.name}.SAFE</PRODUCT_URI>
+      <PROCESSING_LEVEL>Level-{level}</PROCESSING_LEVEL>
+      <PRODUCT_TYPE>S2MSI{level}</PRODUCT_TYPE>
+      <PROCESSING_BASELINE>{p.baseline}</PROCESSING_BASELINE>
+      <GENERATION_TIME>{_t(p.generation)}</GENERATION_TIME>
+      <SIMULATED_PRODUCT>true</SIMULATED_PRODUCT>
+      <SIMULATION_NOTE>{_NOTE}</SIMULATION_NOTE>
+      <Datatake datatakeIdentifier="{datatake}">
+        <SPACECRAFT_NAME>{p.spacecraft}</SPACECRAFT_NAME>
+        <DATATAKE_TYPE>INS-NOBS</DATATAKE_TYPE>
+        <DATATAKE_SENSING_START>{_t(p.start)}</DATATAKE_SENSING_START>
+        <SENSING_ORBIT_NUMBER>{p.relative_orbit}</SENSING_ORBIT_NUMBER>
+        <SENSING_ORBIT_DIRECTION>DESCENDING</SENSING_ORBIT_DIRECTION>
+      </Datatake>
+"""
+
+
 def product_mtd(p: ProductInfo) -> str:
     """MTD_MSIL2A.xml text."""
     offset = float(p.baseline) >= 4.0
@@ -78,29 +101,12 @@ def product_mtd(p: ProductInfo) -> str:
             (10, "THIN_CIRRUS_PERCENTAGE"),
         )
     )
-    datatake = f"G{p.name[:3]}_{p.start:%Y%m%dT%H%M%S}_{p.absolute_orbit:06d}_N{p.baseline}"
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <!-- {_NOTE} -->
 <n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <n1:General_Info>
     <Product_Info>
-      <PRODUCT_START_TIME>{_t(p.start)}</PRODUCT_START_TIME>
-      <PRODUCT_STOP_TIME>{_t(p.stop)}</PRODUCT_STOP_TIME>
-      <PRODUCT_URI>{p.name}.SAFE</PRODUCT_URI>
-      <PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>
-      <PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>
-      <PROCESSING_BASELINE>{p.baseline}</PROCESSING_BASELINE>
-      <GENERATION_TIME>{_t(p.generation)}</GENERATION_TIME>
-      <SIMULATED_PRODUCT>true</SIMULATED_PRODUCT>
-      <SIMULATION_NOTE>{_NOTE}</SIMULATION_NOTE>
-      <Datatake datatakeIdentifier="{datatake}">
-        <SPACECRAFT_NAME>{p.spacecraft}</SPACECRAFT_NAME>
-        <DATATAKE_TYPE>INS-NOBS</DATATAKE_TYPE>
-        <DATATAKE_SENSING_START>{_t(p.start)}</DATATAKE_SENSING_START>
-        <SENSING_ORBIT_NUMBER>{p.relative_orbit}</SENSING_ORBIT_NUMBER>
-        <SENSING_ORBIT_DIRECTION>DESCENDING</SENSING_ORBIT_DIRECTION>
-      </Datatake>
-      <Product_Organisation>
+{product_info_head(p, "2A")}      <Product_Organisation>
         <Granule_List>
           <Granule granuleIdentifier="{p.granule}" imageFormat="JPEG2000">
 {images}
