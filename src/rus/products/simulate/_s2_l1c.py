@@ -17,7 +17,12 @@ import math
 from xml.sax.saxutils import escape
 
 from rus.products.sentinel2._metadata import BAND_IDS, NATIVE_RESOLUTION
-from rus.products.simulate._s2_xml import _NOTE, ProductInfo, product_info_head
+from rus.products.simulate._s2_xml import (
+    _NOTE,
+    ProductInfo,
+    geometric_info,
+    product_info_head,
+)
 
 #: Bands per native resolution (what a real L1C holds; TCI omitted).
 LAYOUT_L1C: dict[int, tuple[str, ...]] = {
@@ -70,7 +75,6 @@ def product_mtd_l1c(p: ProductInfo) -> str:
         "</Wavelength></Spectral_Information>"
         for (i, b), (lo, hi, c) in zip(BAND_IDS.items(), WAVELENGTHS, strict=True)
     )
-    pos = " ".join(f"{lat:.9f} {lon:.9f}" for lat, lon in p.footprint_latlon)
     datastrip = f"{p.name[:3]}_OPER_MSI_L1C_DS_RUS_{p.generation:%Y%m%dT%H%M%S}_S{p.start:%Y%m%dT%H%M%S}_N{p.baseline}"
     u = sun_distance_factor(p.start.timetuple().tm_yday)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -106,15 +110,7 @@ def product_mtd_l1c(p: ProductInfo) -> str:
       <REFERENCE_BAND>1</REFERENCE_BAND>
     </Product_Image_Characteristics>
   </n1:General_Info>
-  <n1:Geometric_Info>
-    <Product_Footprint><Product_Footprint><Global_Footprint>
-      <EXT_POS_LIST>{pos}</EXT_POS_LIST>
-    </Global_Footprint></Product_Footprint></Product_Footprint>
-    <Coordinate_Reference_System><GEO_TABLES version="1">EPSG</GEO_TABLES><HORIZONTAL_CS_TYPE>GEOGRAPHIC</HORIZONTAL_CS_TYPE></Coordinate_Reference_System>
-  </n1:Geometric_Info>
-  <n1:Quality_Indicators_Info>
-    <Cloud_Coverage_Assessment>{p.cloud_pct:.4f}</Cloud_Coverage_Assessment>
-    <Technical_Quality_Assessment>
+{geometric_info(p)}    <Technical_Quality_Assessment>
       <DEGRADED_ANC_DATA_PERCENTAGE>0.0</DEGRADED_ANC_DATA_PERCENTAGE>
       <DEGRADED_MSI_DATA_PERCENTAGE>0</DEGRADED_MSI_DATA_PERCENTAGE>
     </Technical_Quality_Assessment>

@@ -73,6 +73,25 @@ def product_info_head(p: ProductInfo, level: str) -> str:
 """
 
 
+def geometric_info(p: ProductInfo) -> str:
+    """``Geometric_Info`` (footprint) and the opening of ``Quality_Indicators_Info`` with the
+    cloud cover: shared by MTD_MSIL2A.xml and MTD_MSIL1C.xml."""
+    pos = " ".join(f"{lat:.9f} {lon:.9f}" for lat, lon in p.footprint_latlon)
+    crs = (
+        '<GEO_TABLES version="1">EPSG</GEO_TABLES>'
+        "<HORIZONTAL_CS_TYPE>GEOGRAPHIC</HORIZONTAL_CS_TYPE>"
+    )
+    return f"""  <n1:Geometric_Info>
+    <Product_Footprint><Product_Footprint><Global_Footprint>
+      <EXT_POS_LIST>{pos}</EXT_POS_LIST>
+    </Global_Footprint></Product_Footprint></Product_Footprint>
+    <Coordinate_Reference_System>{crs}</Coordinate_Reference_System>
+  </n1:Geometric_Info>
+  <n1:Quality_Indicators_Info>
+    <Cloud_Coverage_Assessment>{p.cloud_pct:.4f}</Cloud_Coverage_Assessment>
+"""
+
+
 def product_mtd(p: ProductInfo) -> str:
     """MTD_MSIL2A.xml text."""
     offset = float(p.baseline) >= 4.0
@@ -88,7 +107,6 @@ def product_mtd(p: ProductInfo) -> str:
         f"<RESOLUTION>{_native(b)}</RESOLUTION></Spectral_Information>"
         for i, b in BAND_IDS.items()
     )
-    pos = " ".join(f"{lat:.9f} {lon:.9f}" for lat, lon in p.footprint_latlon)
     qi = "\n".join(
         f"      <{tag}>{p.class_pct.get(code, 0.0):.6f}</{tag}>"
         for code, tag in (
@@ -128,15 +146,7 @@ def product_mtd(p: ProductInfo) -> str:
       </Spectral_Information_List>
     </Product_Image_Characteristics>
   </n1:General_Info>
-  <n1:Geometric_Info>
-    <Product_Footprint><Product_Footprint><Global_Footprint>
-      <EXT_POS_LIST>{pos}</EXT_POS_LIST>
-    </Global_Footprint></Product_Footprint></Product_Footprint>
-    <Coordinate_Reference_System><GEO_TABLES version="1">EPSG</GEO_TABLES><HORIZONTAL_CS_TYPE>GEOGRAPHIC</HORIZONTAL_CS_TYPE></Coordinate_Reference_System>
-  </n1:Geometric_Info>
-  <n1:Quality_Indicators_Info>
-    <Cloud_Coverage_Assessment>{p.cloud_pct:.4f}</Cloud_Coverage_Assessment>
-    <Image_Content_QI>
+{geometric_info(p)}    <Image_Content_QI>
       <NODATA_PIXEL_PERCENTAGE>{p.nodata_pct:.6f}</NODATA_PIXEL_PERCENTAGE>
 {qi}
     </Image_Content_QI>
