@@ -30,6 +30,16 @@ PROCESSING_EXT = "https://stac-extensions.github.io/processing/v1.2.0/schema.jso
 GPKG_OPTIONS: dict[str, Any] = {"dataset_options": {"VERSION": "1.3"}}
 
 
+def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Several named layers in one GeoPackage (version 1.3, see :data:`GPKG_OPTIONS`),
+    written atomically: a reader never sees a file with only some of them."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        for name, frame in layers.items():
+            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **GPKG_OPTIONS)
+    return path
+
+
 def _to_lonlat(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         raise ChainError("vector layer has no CRS; cannot write it in lon/lat")
@@ -58,10 +68,7 @@ def write_vector(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None =
     path = Path(path)
     ext = path.suffix.lower()
     if ext == ".gpkg":
-        with atomic_path(path) as tmp:
-            gdf.to_file(
-                tmp, layer=layer or path.stem, driver="GPKG", engine="pyogrio", **GPKG_OPTIONS
-            )
+        write_gpkg({layer or path.stem: gdf}, path)
     elif ext in {".geojson", ".json"}:
         ll = _to_lonlat(gdf)
         atomic_write_text(path, ll.to_json(na="null", show_bbox=False, drop_id=True))

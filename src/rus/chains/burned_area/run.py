@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from rus._io import atomic_path, atomic_write_text
+from rus._io import atomic_write_text
 from rus.chains.burned_area._jobs import SharedQueue
 from rus.chains.burned_area.core import (
     BurnComputation,
@@ -31,9 +31,6 @@ from rus.chains.burned_area.writers import (
 )
 from rus.chains.errors import ChainError
 from rus.toolbox import burn
-
-if TYPE_CHECKING:
-    import geopandas as gpd
 
 #: Output files, in the order they are written.
 OUTPUTS = (
@@ -117,7 +114,7 @@ def _index_tags(attrs: dict[str, Any], simulated: bool) -> dict[str, Any]:
 
 def write_vectors(severity: np.ndarray, comp: BurnComputation, out: Path) -> dict[str, int]:
     """``burned.gpkg`` (layers ``burned_severity`` and ``burned_perimeter``) and ``burned.kml``."""
-    from rus.chains.outputs import write_kml
+    from rus.chains.outputs import write_gpkg, write_kml
 
     ds = comp.dataset
     transform, crs = ds.rio.transform(), ds.rio.crs
@@ -127,7 +124,7 @@ def write_vectors(severity: np.ndarray, comp: BurnComputation, out: Path) -> dic
     polys["simulated"] = comp.simulated
     perimeters = burn.burned_perimeters(polys)
     perimeters["simulated"] = comp.simulated
-    _write_gpkg({"burned_severity": polys, "burned_perimeter": perimeters}, out / "burned.gpkg")
+    write_gpkg({"burned_severity": polys, "burned_perimeter": perimeters}, out / "burned.gpkg")
     colors = {c.code: c.color for c in burn.SEVERITY_CLASSES}
     write_kml(
         polys,
@@ -142,15 +139,6 @@ def write_vectors(severity: np.ndarray, comp: BurnComputation, out: Path) -> dic
         colors=colors,
     )
     return {"polygons": len(polys), "perimeters": len(perimeters)}
-
-
-def _write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
-    """Several layers in one GeoPackage (version 1.3, see GPKG_OPTIONS), written atomically."""
-    from rus.chains.outputs import GPKG_OPTIONS
-
-    with atomic_path(path) as tmp:
-        for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **GPKG_OPTIONS)
 
 
 def _footprint_lonlat(comp: BurnComputation) -> Any:
