@@ -54,6 +54,13 @@ _PREDICT_LOCK = threading.Lock()
 Array = np.ndarray[Any, Any]
 
 
+def s2cloudless_available() -> bool:
+    """True when the optional s2cloudless package is installed (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("s2cloudless") is not None
+
+
 def _detector_class() -> Any:
     """``S2PixelCloudDetector`` (light import: not ``import s2cloudless``, which loads
     sentinelhub); ToolboxError when the package is missing."""

@@ -25,6 +25,7 @@ import numpy as np
 from rus.chains.burned_area.fused import MaskLayer
 from rus.chains.errors import ChainError
 from rus.toolbox import burn
+from rus.toolbox.clouds import MISSING_PACKAGE, s2cloudless_available
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -46,13 +47,6 @@ def is_s2_l1c(bands: DateBands) -> bool:
     return getattr(product.metadata, "processing_level", None) == "L1C"
 
 
-def s2cloudless_available() -> bool:
-    """True when the optional s2cloudless package can be imported."""
-    import importlib.util
-
-    return importlib.util.find_spec("s2cloudless") is not None
-
-
 def cloud_method(bands: DateBands, params: BurnParams) -> str:
     """``"scl"``, ``"s2cloudless"`` or ``"none"``: what masks the clouds of this date.
 
@@ -62,7 +56,7 @@ def cloud_method(bands: DateBands, params: BurnParams) -> str:
         ``cloud_mask="s2cloudless"`` on a date that has no SCL and is not a Sentinel-2 L1C
         product, or with the package missing.
     """
-    mode = params.cloud_mask if params.use_scl else "none"
+    mode = params.cloud_masking
     if mode == "none":
         return "none"
     if bands.scl is not None:
@@ -78,10 +72,7 @@ def cloud_method(bands: DateBands, params: BurnParams) -> str:
                 "--cloud-mask none"
             )
         if not s2cloudless_available():
-            raise ChainError(
-                "s2cloudless is not installed: pip install 'rus[cloudmask]' (or --cloud-mask "
-                "none to map without cloud masking)"
-            )
+            raise ChainError(f"{MISSING_PACKAGE} (or --cloud-mask none to map without it)")
         return "s2cloudless"
     return "s2cloudless" if l1c and s2cloudless_available() else "none"
 

@@ -230,7 +230,7 @@ def _compute_opened(
         raise
     layers, methods = mask_layers(pre, post, params)
     unmasked = [b for b in (pre, post) if methods[b.label] == "none"]
-    if unmasked and params.use_scl and params.cloud_mask != "none":
+    if unmasked and params.cloud_masking != "none":
         which = " and ".join(f"{b.label}-fire ({b.source})" for b in unmasked)
         hint = ""
         if any(is_s2_l1c(b) for b in unmasked):

@@ -124,8 +124,7 @@ def band_roles(product: Any, params: BurnParams) -> tuple[str, str, str | None, 
             f"(available: {', '.join(names) or 'none'}); name the NIR and SWIR-2 bands with "
             "--nir/--swir2 (BurnParams(nir=..., swir2=...))"
         )
-    use_scl = params.use_scl and params.cloud_mask != "none"
-    scl = "SCL" if use_scl and "SCL" in names else None
+    scl = "SCL" if params.cloud_masking != "none" and "SCL" in names else None
     return nir, swir2, scl, resolution
 
 

@@ -84,6 +84,12 @@ class BurnParams(BaseModel):
     quicklook_size: int = Field(1000, ge=64, le=8000)
     index_overviews: bool = False
 
+    @property
+    def cloud_masking(self) -> Literal["auto", "scl", "s2cloudless", "none"]:
+        """The cloud-mask mode in effect: ``cloud_mask``, or ``"none"`` when ``use_scl`` is
+        False (``--no-scl``)."""
+        return self.cloud_mask if self.use_scl else "none"
+
     @field_validator("mask_classes", "water_classes")
     @classmethod
     def _scl_classes(cls, value: tuple[int, ...]) -> tuple[int, ...]:
