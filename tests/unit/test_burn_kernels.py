@@ -42,6 +42,13 @@ def test_class_statistics_equals_numpy_with_nan_and_inf() -> None:
     # a Fortran-ordered / non-float32 input is converted, not misread
     again = burn.class_statistics(np.asfortranarray(sev), 400.0, index=index.astype(np.float64))
     assert again["classes"]["5"]["pixels"] == stats["classes"]["5"]["pixels"]
+    # float64 keeps its precision (not rounded to float32 on the way in)
+    fine = index.astype(np.float64) + 1e-9
+    ref64 = _reference_means(sev, fine)
+    got64 = burn.class_statistics(sev, 400.0, index=fine, index_name="x")
+    for code in (1, 3, 4, 5, 6, 7):
+        assert got64["classes"][str(code)]["mean_x"] == pytest.approx(ref64[code], rel=1e-12)
+    assert burn.count_outside(np.array([1.3 + 1e-12]), -0.5, 1.3) == 1
 
 
 def test_count_outside() -> None:

@@ -14,7 +14,7 @@ import numpy.typing as npt
 @numba.njit(nogil=True, cache=True)  # type: ignore[untyped-decorator]
 def class_sums(
     codes: npt.NDArray[np.uint8],
-    values: npt.NDArray[np.float32],
+    values: npt.NDArray[np.floating],
     n_classes: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Per-code pixel count, sum of the finite ``values`` and count of finite values.
@@ -38,7 +38,7 @@ def class_sums(
 
 
 @numba.njit(nogil=True, cache=True)  # type: ignore[untyped-decorator]
-def count_outside(values: npt.NDArray[np.float32], lo: float, hi: float) -> int:
+def count_outside(values: npt.NDArray[np.floating], lo: float, hi: float) -> int:
     """Number of values below ``lo`` or above ``hi`` (NaN counts as inside: it compares False)."""
     n = 0
     for i in range(values.size):

@@ -310,7 +310,14 @@ def count_outside(values: np.ndarray, lo: float, hi: float) -> int:
     """Number of values below ``lo`` or above ``hi`` (NaN is not counted). One pass, no copy."""
     from rus.toolbox._burn_kernels import count_outside as _count
 
-    return int(_count(np.ascontiguousarray(values, dtype=np.float32).ravel(), lo, hi))
+    return int(_count(_float_flat(values), lo, hi))
+
+
+def _float_flat(values: np.ndarray) -> np.ndarray:
+    """A flat contiguous view (or copy) of ``values`` for the numba kernels, in its own floating
+    precision (float32 stays float32, float64 is not rounded); other types as float64."""
+    dtype = values.dtype if values.dtype in (np.float32, np.float64) else np.float64
+    return np.ascontiguousarray(values, dtype=dtype).ravel()
 
 
 def vectorize_severity(
@@ -458,7 +465,7 @@ def class_statistics(
 
         counts, sums, finite = class_sums(
             np.ascontiguousarray(severity, dtype=np.uint8).ravel(),
-            np.ascontiguousarray(index, dtype=np.float32).ravel(),
+            _float_flat(index),
             n_classes,
         )
         for c in SEVERITY_CLASSES[1:]:
