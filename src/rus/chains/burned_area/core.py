@@ -32,6 +32,7 @@ from rus.chains.burned_area.inputs import (
     same_extent,
 )
 from rus.chains.burned_area.params import BurnParams, BurnWarning
+from rus.chains.burned_area.writers import fit_nearest
 from rus.chains.errors import ChainError
 from rus.products._windows import prefetch_windows
 from rus.toolbox import burn, indices
@@ -77,13 +78,6 @@ def _check_dates(pre: DateBands, post: DateBands, warnings: list[str]) -> None:
         )
 
 
-def _fit(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a small 2-D array to ``shape``."""
-    rows = np.minimum((np.arange(shape[0]) * img.shape[0]) // shape[0], img.shape[0] - 1)
-    cols = np.minimum((np.arange(shape[1]) * img.shape[1]) // shape[1], img.shape[1] - 1)
-    return img[np.ix_(rows, cols)]
-
-
 def _red_thumb(bands: DateBands, target: tuple[int, int]) -> np.ndarray | None:
     """Post-fire red reflectance at ``target`` size for the quicklook, read cheaply, or None.
 
@@ -122,9 +116,12 @@ def _red_thumb(bands: DateBands, target: tuple[int, int]) -> np.ndarray | None:
 
 def _quicklook_rgb(values: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
     """RGB float image in [0, 1] (NaN where no data) from the decimated bands."""
-    swir2 = _fit(np.asarray(values["ql_swir2"], np.float32), shape)
-    nir = _fit(np.asarray(values["ql_nir"], np.float32), shape)
-    red = _fit(np.asarray(values["ql_red"], np.float32), shape) if "ql_red" in values else nir
+
+    def fit(key: str) -> np.ndarray:
+        return fit_nearest(np.asarray(values[key], np.float32), shape)
+
+    swir2, nir = fit("ql_swir2"), fit("ql_nir")
+    red = fit("ql_red") if "ql_red" in values else nir
     rgb = np.stack([swir2, nir, red], axis=-1)
     lo = np.nanpercentile(rgb, 2, axis=(0, 1)) if np.isfinite(rgb).any() else np.zeros(3)
     hi = np.nanpercentile(rgb, 98, axis=(0, 1)) if np.isfinite(rgb).any() else np.ones(3)

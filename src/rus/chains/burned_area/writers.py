@@ -225,15 +225,16 @@ def _rgb_hex(color: str) -> tuple[int, int, int]:
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
 
 
+def fit_nearest(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of a 2-D array to ``shape`` (quicklook sizes: a gather)."""
+    rows = np.minimum((np.arange(shape[0]) * img.shape[0]) // shape[0], img.shape[0] - 1)
+    cols = np.minimum((np.arange(shape[1]) * img.shape[1]) // shape[1], img.shape[1] - 1)
+    return img[np.ix_(rows, cols)]
+
+
 def _severity_overlay(rgb: np.ndarray, severity: np.ndarray, alpha: float) -> np.ndarray:
     """uint8 RGB picture: the false-colour image with the burn classes blended over it."""
-    rows = np.minimum(
-        (np.arange(rgb.shape[0]) * severity.shape[0]) // rgb.shape[0], severity.shape[0] - 1
-    )
-    cols = np.minimum(
-        (np.arange(rgb.shape[1]) * severity.shape[1]) // rgb.shape[1], severity.shape[1] - 1
-    )
-    sev = severity[np.ix_(rows, cols)]
+    sev = fit_nearest(severity, (rgb.shape[0], rgb.shape[1]))
     background = np.where(np.isfinite(rgb), rgb, 0.0).astype(np.float32) * 255.0
     colors = np.zeros((256, 3), np.float32)
     weight = np.zeros(256, np.float32)
