@@ -302,15 +302,11 @@ def _write_truth(
 
     grid = scene.grid
     truth_tif = out / "truth_severity.tif"
-    with rasterio.Env(**GDAL_ENV), atomic_path(truth_tif) as t:
-        rasterio.shutil.copy(
-            tmp / "truth.tif", t, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE="512"
-        )
-    for d in DATES:
-        with rasterio.Env(**GDAL_ENV), atomic_path(out / f"truth_clouds_{d}.tif") as t:
-            rasterio.shutil.copy(
-                tmp / f"clouds_{d}.tif", t, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE="512"
-            )
+    copies = [(tmp / "truth.tif", truth_tif)]
+    copies += [(tmp / f"clouds_{d}.tif", out / f"truth_clouds_{d}.tif") for d in DATES]
+    for src, dst in copies:
+        with rasterio.Env(**GDAL_ENV), atomic_path(dst) as t:
+            rasterio.shutil.copy(src, t, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE="512")
     features, zones = _zones(sev_full, grid, scene)
     doc = {
         "type": "FeatureCollection",
